@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make run` (whole workflow, synthetic default) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+SNAKEMAKE_ARGS ?=
+
+# JAX reuses compiled programs across processes (Snakemake jobs, test sessions).
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
+
+.PHONY: venv run smoke test bench lock clean
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: venv  ## whole workflow on the synthetic default config
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+smoke: venv  ## whole workflow, tiny (the CI-sized run)
+	$(BIN)/snakemake --cores $(CORES) --configfile workflow/configs/smoke.yaml --directory results-smoke $(SNAKEMAKE_ARGS)
+
+test: venv  ## the test suite (what CI runs)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv  ## speed and memory benchmarks, one JSON line each
+	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
+
+lock: venv  ## refresh requirements.lock from the current venv
+	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
+
+clean:
+	rm -rf results results-smoke .snakemake .jax_cache

@@ -1,0 +1,45 @@
+"""Name -> model constructor. The only list of network names the workflow and CLI use.
+
+Each network module registers its Flax NNX class with ``@register("Name")``; importing
+``bacseg.models`` imports every network module, so the registry is complete after that import.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+from flax import nnx
+
+_REGISTRY: dict[str, Callable[..., nnx.Module]] = {}
+
+
+def register(name: str):
+    """Class decorator that files a network under ``name`` (the paper's spelling)."""
+
+    def decorator(cls):
+        if name in _REGISTRY:
+            raise ValueError(f"model name {name!r} registered twice")
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorator
+
+
+def model_names() -> list[str]:
+    """Registered names, SCU-Net first, then alphabetical."""
+    return sorted(_REGISTRY, key=lambda n: (n != "SCUNet", n.lower()))
+
+
+def create_model(name: str, *, num_classes: int = 1, in_channels: int = 3, seed: int = 0, **kwargs) -> nnx.Module:
+    """Build a registered network with its parameters initialised from ``seed``."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(model_names())}") from None
+    return cls(num_classes=num_classes, in_channels=in_channels, rngs=nnx.Rngs(seed), **kwargs)
+
+
+def count_params(model: nnx.Module) -> int:
+    """Trainable parameters (nnx.Param leaves); BatchNorm running statistics are not counted."""
+    return sum(x.size for x in jax.tree_util.tree_leaves(nnx.state(model, nnx.Param)))
