@@ -2,7 +2,6 @@
 
 from bacseg.models.registry import count_params, create_model, model_names, register
 
-# Network modules register themselves on import; keep this list in the paper's Table 1 order.
-from bacseg.models import scunet  # noqa: F401,E402
+# Network modules register themselves on import: one line each, below this comment.
 
 __all__ = ["count_params", "create_model", "model_names", "register"]

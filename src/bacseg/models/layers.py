@@ -1,0 +1,179 @@
+"""Layers shared by the networks, with PyTorch's semantics (the reference implementations are PyTorch).
+
+Conventions: tensors are NHWC; padding, dilation and initialisation follow ``torch.nn`` so that a
+network here has exactly the parameters of its reference, and weights can be ported one to one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+IntPair = int | tuple[int, int]
+
+
+def _pair(v: IntPair) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# PyTorch's default initialisation of Conv/Linear: kaiming_uniform(a=sqrt(5)) on the weight,
+# U(+-1/sqrt(fan_in)) on the bias.
+torch_kernel_init = nnx.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
+
+def torch_bias_init(fan_in: int):
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+def conv2d(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: IntPair,
+    *,
+    stride: IntPair = 1,
+    padding: IntPair | None = None,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    bias: bool = True,
+    rngs: nnx.Rngs,
+) -> nnx.Conv:
+    """``torch.nn.Conv2d`` as an ``nnx.Conv`` (explicit symmetric padding; default = "same" for odd kernels)."""
+    kh, kw = _pair(kernel_size)
+    dh, dw = _pair(dilation)
+    ph, pw = _pair(padding) if padding is not None else ((kh - 1) // 2 * dh, (kw - 1) // 2 * dw)
+    fan_in = in_channels // groups * kh * kw
+    return nnx.Conv(
+        in_channels,
+        out_channels,
+        (kh, kw),
+        strides=_pair(stride),
+        padding=((ph, ph), (pw, pw)),
+        kernel_dilation=(dh, dw),
+        feature_group_count=groups,
+        use_bias=bias,
+        kernel_init=torch_kernel_init,
+        bias_init=torch_bias_init(fan_in),
+        rngs=rngs,
+    )
+
+
+def linear(in_features: int, out_features: int, *, bias: bool = True, rngs: nnx.Rngs) -> nnx.Linear:
+    """``torch.nn.Linear`` as an ``nnx.Linear``."""
+    return nnx.Linear(
+        in_features,
+        out_features,
+        use_bias=bias,
+        kernel_init=torch_kernel_init,
+        bias_init=torch_bias_init(in_features),
+        rngs=rngs,
+    )
+
+
+def batch_norm(num_features: int, *, eps: float = 1e-5, rngs: nnx.Rngs) -> nnx.BatchNorm:
+    """``torch.nn.BatchNorm2d`` (momentum 0.1 in PyTorch's convention is 0.9 in Flax's)."""
+    return nnx.BatchNorm(num_features, momentum=0.9, epsilon=eps, rngs=rngs)
+
+
+class PReLU(nnx.Module):
+    """``torch.nn.PReLU``: one slope per channel, or a single shared slope when ``num_parameters=1``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25):
+        self.weight = nnx.Param(jnp.full((num_parameters,), init, jnp.float32))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jnp.where(x >= 0, x, self.weight[...] * x)
+
+
+class DepthwiseConv(nnx.Module):
+    """Depthwise conv (groups == channels) written as shifted multiply-adds.
+
+    XLA's CPU backend runs grouped convolutions an order of magnitude slower than PyTorch; a sum of
+    kh*kw shifted, per-channel-scaled slices is the same maths and runs fast (forward and backward).
+    The kernel is stored as (kh, kw, 1, channels), the layout of an ``nnx.Conv`` with
+    ``feature_group_count=channels``, so weights port the same way as any other conv.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: IntPair,
+        *,
+        stride: IntPair = 1,
+        padding: IntPair | None = None,
+        dilation: IntPair = 1,
+        bias: bool = False,
+        rngs: nnx.Rngs,
+    ):
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride)
+        self.dilation = _pair(dilation)
+        kh, kw = self.kernel_size
+        dh, dw = self.dilation
+        self.padding = _pair(padding) if padding is not None else ((kh - 1) // 2 * dh, (kw - 1) // 2 * dw)
+        self.kernel = nnx.Param(torch_kernel_init(rngs.params(), (kh, kw, 1, channels)))
+        self.bias = nnx.Param(torch_bias_init(kh * kw)(rngs.params(), (channels,))) if bias else None
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        (kh, kw), (sh, sw), (dh, dw), (ph, pw) = self.kernel_size, self.stride, self.dilation, self.padding
+        _, h, w, _ = x.shape
+        out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        xp = jnp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        kernel = self.kernel[...]
+        y = None
+        for i in range(kh):
+            for j in range(kw):
+                tap = jax.lax.slice(
+                    xp,
+                    (0, i * dh, j * dw, 0),
+                    (xp.shape[0], i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1, xp.shape[3]),
+                    (1, sh, sw, 1),
+                )
+                term = tap * kernel[i, j, 0]
+                y = term if y is None else y + term
+        if self.bias is not None:
+            y = y + self.bias[...]
+        return y
+
+
+def _interpolation_matrix(n_in: int, n_out: int, align_corners: bool) -> np.ndarray:
+    """(n_out, n_in) matrix of PyTorch's 1-D linear interpolation weights."""
+    out = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = out * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros_like(out)
+    else:
+        src = np.maximum((out + 0.5) * (n_in / n_out) - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(int), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1.0 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return m
+
+
+def resize_bilinear(x: jax.Array, size: Sequence[int], *, align_corners: bool) -> jax.Array:
+    """``F.interpolate(mode="bilinear")`` for NHWC, either corner convention.
+
+    ``jax.image.resize`` only has half-pixel centres (align_corners=False). This applies the two
+    separable interpolation matrices as matmuls: exact, and its backward pass is a matmul too,
+    not the scatter-add of a gather.
+    """
+    out_h, out_w = size
+    _, h, w, _ = x.shape
+    if (out_h, out_w) == (h, w):
+        return x
+    mh = jnp.asarray(_interpolation_matrix(h, out_h, align_corners), x.dtype)
+    mw = jnp.asarray(_interpolation_matrix(w, out_w, align_corners), x.dtype)
+    x = jnp.einsum("oh,bhwc->bowc", mh, x)
+    return jnp.einsum("pw,bowc->bopc", mw, x)
