@@ -27,8 +27,8 @@ def register(name: str):
 
 
 def model_names() -> list[str]:
-    """Registered names, SCU-Net first, then alphabetical."""
-    return sorted(_REGISTRY, key=lambda n: (n != "SCUNet", n.lower()))
+    """Registered names (the paper's spelling), SCU-Net first, then alphabetical."""
+    return sorted(_REGISTRY, key=lambda n: (n != "SCU-Net", n.lower()))
 
 
 def create_model(name: str, *, num_classes: int = 1, in_channels: int = 3, seed: int = 0, **kwargs) -> nnx.Module:
