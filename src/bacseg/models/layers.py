@@ -177,3 +177,43 @@ def resize_bilinear(x: jax.Array, size: Sequence[int], *, align_corners: bool) -
     mw = jnp.asarray(_interpolation_matrix(w, out_w, align_corners), x.dtype)
     x = jnp.einsum("oh,bhwc->bowc", mh, x)
     return jnp.einsum("pw,bowc->bopc", mw, x)
+
+
+class SqueezeExcite(nnx.Module):
+    """Channel attention: global average pool -> Linear -> ReLU -> Linear -> gate, which rescales each channel.
+
+    CGNet's ``FGlo`` (sigmoid gate, ``nn.Linear``) and MobileNetV3's squeeze-excitation (hard-sigmoid gate,
+    1x1 ``nn.Conv2d``) are both this block: a 1x1 conv on the pooled 1x1 map is the same linear map with the
+    same parameters, so one module serves both and their weights port with a reshape.
+    """
+
+    def __init__(self, channels: int, squeezed_channels: int, *, gate=jax.nn.sigmoid, rngs: nnx.Rngs):
+        self.reduce = linear(channels, squeezed_channels, rngs=rngs)
+        self.expand = linear(squeezed_channels, channels, rngs=rngs)
+        self.gate = gate
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        scale = self.gate(self.expand(jax.nn.relu(self.reduce(jnp.mean(x, axis=(1, 2))))))
+        return x * scale[:, None, None, :]
+
+
+def reinit_kernels(
+    module: nnx.Module,
+    kernel_init,
+    *,
+    rngs: nnx.Rngs,
+    zero_bias: bool = False,
+    layer_types: tuple[type, ...] = (nnx.Conv, DepthwiseConv),
+) -> None:
+    """Redraw the kernels of every layer of ``layer_types`` inside ``module``, in place.
+
+    Several reference networks re-initialise their convs after construction (``for m in self.modules():
+    nn.init.kaiming_normal_(m.weight)``). Flax kernels are laid out (..., in, out), so
+    ``nnx.initializers.variance_scaling`` computes the same fan_in / fan_out as PyTorch for dense,
+    grouped and depthwise kernels alike; ``variance_scaling(2.0, mode, "normal")`` is ``kaiming_normal_``.
+    """
+    for _, layer in nnx.iter_modules(module):
+        if isinstance(layer, layer_types):
+            layer.kernel.value = kernel_init(rngs.params(), layer.kernel.value.shape)
+            if zero_bias and layer.bias is not None:
+                layer.bias.value = jnp.zeros_like(layer.bias.value)
