@@ -43,3 +43,8 @@ def create_model(name: str, *, num_classes: int = 1, in_channels: int = 3, seed:
 def count_params(model: nnx.Module) -> int:
     """Trainable parameters (nnx.Param leaves); BatchNorm running statistics are not counted."""
     return sum(x.size for x in jax.tree_util.tree_leaves(nnx.state(model, nnx.Param)))
+
+
+def parameter_counts(**kwargs) -> dict[str, int]:
+    """Trainable parameters of every registered network, from shapes alone (nothing is computed)."""
+    return {name: count_params(nnx.eval_shape(lambda n=name: create_model(n, **kwargs))) for name in model_names()}

@@ -1,0 +1,35 @@
+# SCU-Net replication: segmentation and quantification of breast arterial calcifications.
+# The DAG runs the paper's steps in order; every table and figure has a named target below.
+# Logic lives in src/bacseg; rules only wire files to it (workflow/rules/*.smk, one file per stage).
+
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: Path(workflow.basedir) / "config.yaml"
+
+
+validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/patches.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/review.smk"
+
+
+rule all:
+    input:
+        rules.data_stage.input,
+        rules.patch_stage.input,
+        rules.figure2.output,
+        rules.data_review.output,
+        "results/provenance.json",

@@ -1,0 +1,119 @@
+"""The ``bacseg`` command: the workflow's steps one at a time, outside Snakemake.
+
+Each subcommand imports its machinery only when it runs, so ``bacseg --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+
+def _config_section(config_file: Path | None, *keys: str) -> dict[str, Any]:
+    """A section of a workflow config file (e.g. synthetic.A); empty when no file is given."""
+    if config_file is None:
+        return {}
+    section: Any = yaml.safe_load(config_file.read_text()) or {}
+    for key in keys:
+        section = section.get(key, {}) if isinstance(section, dict) else {}
+    return section
+
+
+def _synth(args: argparse.Namespace) -> None:
+    from bacseg.synthetic import generate_cohort
+
+    generate_cohort(args.cohort, args.out, _config_section(args.config, "synthetic", args.cohort), seed=args.seed)
+    print(f"cohort {args.cohort} written to {args.out}")
+
+
+def _ingest(args: argparse.Namespace) -> None:
+    from bacseg.ingest import ingest_folder
+
+    written = ingest_folder(
+        args.dicom_dir,
+        args.out,
+        annotations=args.annotations,
+        cohort=args.cohort,
+        on_error=args.on_error,
+        **_config_section(args.config, "ingest"),
+    )
+    print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
+
+
+def _preprocess(args: argparse.Namespace) -> None:
+    from bacseg.preprocess import preprocess_dicom_file
+
+    written = preprocess_dicom_file(args.dicom, args.out, _config_section(args.config, "preprocess"))
+    print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
+
+
+def _models(args: argparse.Namespace) -> None:
+    from bacseg.models.summary import models_summary
+
+    print(json.dumps(models_summary(), indent=2))
+
+
+def _convert_weights(args: argparse.Namespace) -> None:
+    from bacseg.runtime import configure_jax
+
+    configure_jax()
+    from bacseg.models.authors_weights import convert_authors_checkpoint
+
+    convert_authors_checkpoint(args.checkpoint, args.out)
+    print(f"converted {args.checkpoint} -> {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bacseg", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="generate a synthetic cohort (DICOM, MD.ai JSON, truth table)")
+    synth.add_argument("--cohort", choices=["A", "B", "C"], required=True)
+    synth.add_argument("--out", type=Path, required=True, help="output folder")
+    synth.add_argument("--seed", type=int, default=42)
+    synth.add_argument("--config", type=Path, help="workflow config file whose synthetic.<cohort> section to use")
+    synth.set_defaults(run=_synth)
+
+    ingest = commands.add_parser("ingest", help="a folder of DICOM mammograms (+ MD.ai export) -> pseudonymised manifest")
+    ingest.add_argument("dicom_dir", type=Path)
+    ingest.add_argument("--annotations", type=Path, help="MD.ai export JSON")
+    ingest.add_argument("--cohort", default="A")
+    ingest.add_argument("--out", type=Path, required=True)
+    ingest.add_argument("--on-error", choices=["fail", "skip"], default="fail",
+                        help="fail: list every bad file and stop; skip: record them in skipped.csv and go on")
+    ingest.add_argument("--config", type=Path, help="workflow config file whose ingest section to use")
+    ingest.set_defaults(run=_ingest)
+
+    prep = commands.add_parser("preprocess", help="preprocess one DICOM mammogram -> 8-bit PNG + breast mask PNG")
+    prep.add_argument("dicom", type=Path)
+    prep.add_argument("--out", type=Path, required=True)
+    prep.add_argument("--config", type=Path, help="workflow config file whose preprocess section to use")
+    prep.set_defaults(run=_preprocess)
+
+    models = commands.add_parser("models", help="every registered network with its parameter count, as JSON")
+    models.set_defaults(run=_models)
+
+    convert = commands.add_parser("convert-weights", help="authors' PyTorch SCU-Net checkpoint -> project checkpoint")
+    convert.add_argument("checkpoint", type=Path)
+    convert.add_argument("--out", type=Path, required=True)
+    convert.set_defaults(run=_convert_weights)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        print(f"bacseg {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

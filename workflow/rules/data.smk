@@ -1,0 +1,47 @@
+# Paper II.A input: synthetic cohorts with known truth (default) or the user's DICOM + MD.ai export,
+# ingested into one pseudonymised manifest per cohort.
+
+
+rule synthesize_cohort:
+    output:
+        dicom_dir=directory("results/data/synthetic/{cohort}/dicom"),
+        annotations="results/data/synthetic/{cohort}/annotations.json",
+        truth=report("results/data/synthetic/{cohort}/truth.csv", category="Data", caption="../report/truth.rst"),
+    params:
+        cohort_config=lambda wc: config["synthetic"][wc.cohort],
+        seed=lambda wc: config["seed"],
+    log:
+        "results/logs/synthesize_cohort/{cohort}.log",
+    benchmark:
+        "results/benchmarks/synthesize_cohort/{cohort}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: workflow.cores
+    script:
+        "../scripts/synthesize_cohort.py"
+
+
+rule ingest:
+    input:
+        unpack(lambda wc: raw_cohort(wc.cohort)),
+    output:
+        manifest=report("results/data/{cohort}/manifest.csv", category="Data", caption="../report/manifest.rst"),
+        annotations="results/data/{cohort}/annotations.json",
+        skipped="results/data/{cohort}/skipped.csv",
+    params:
+        ingest=config["ingest"],
+        split=config["split"],
+        seed=config["seed"],
+    log:
+        "results/logs/ingest/{cohort}.log",
+    benchmark:
+        "results/benchmarks/ingest/{cohort}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/ingest.py"
+
+
+rule data_stage:
+    input:
+        expand("results/data/{cohort}/manifest.csv", cohort=COHORTS),

@@ -1,0 +1,33 @@
+# Executed review notebooks (kept under results/notebooks for reading) and the run's provenance.
+
+
+rule data_review:
+    input:
+        manifests=expand("results/data/{cohort}/manifest.csv", cohort=COHORTS),
+        annotations=expand("results/data/{cohort}/annotations.json", cohort=COHORTS),
+        tables=expand("results/preprocessed/{cohort}/preprocessed.csv", cohort=COHORTS),
+        patch_index="results/patches/index.csv",
+        counts="results/patches/counts.json",
+    output:
+        notebook=report("results/notebooks/data_review.ipynb", category="Review", caption="../report/data_review.rst"),
+    params:
+        patch_size=config["patches"]["size"],
+    log:
+        notebook="results/logs/data_review.ipynb",
+    conda:
+        "../../envs/notebook.yaml"
+    notebook:
+        "../notebooks/data_review.py.ipynb"
+
+
+rule provenance:
+    output:
+        "results/provenance.json",
+    params:
+        config=config,
+    log:
+        "results/logs/provenance.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/provenance.py"

@@ -1,0 +1,14 @@
+"""Snakemake adapter: one synthetic cohort as DICOM files, an MD.ai export and its truth table."""
+
+from pathlib import Path
+
+from bacseg.logs import logged_job
+from bacseg.synthetic import generate_cohort
+
+with logged_job(snakemake.log[0]):
+    generate_cohort(
+        snakemake.wildcards.cohort,
+        Path(snakemake.output.truth).parent,
+        dict(snakemake.params.cohort_config),
+        seed=snakemake.params.seed,
+    )
