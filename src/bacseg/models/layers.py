@@ -320,3 +320,29 @@ class ConvTranspose2d(nnx.Module):
         if self.bias is not None:
             y = y + self.bias[...]
         return y
+
+
+class ConvBNReLU(nnx.Module):
+    """``nn.Conv2d`` -> ``nn.BatchNorm2d`` -> ReLU, the unit most baselines are built from.
+
+    Takes ``conv2d``'s arguments; note PyTorch's default ``bias=True`` even before a BatchNorm (SegNet,
+    U-Net), which the parameter counts include.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        *,
+        stride: IntPair = 1,
+        padding: IntPair | None = None,
+        bias: bool = True,
+        bn_eps: float = 1e-5,
+        rngs: nnx.Rngs,
+    ):
+        self.conv = conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias, rngs=rngs)
+        self.bn = batch_norm(out_channels, eps=bn_eps, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return jax.nn.relu(self.bn(self.conv(x)))
