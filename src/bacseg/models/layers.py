@@ -346,3 +346,21 @@ class ConvBNReLU(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return jax.nn.relu(self.bn(self.conv(x)))
+
+
+class ConvPoolDownsample(nnx.Module):
+    """ENet-style downsampling: a 3x3 stride-2 conv concatenated [conv, pool] with a 2x2 max pool of the input.
+
+    The conv makes ``out - in`` channels so the concatenation has ``out``; when ``out <= in`` there is no pool
+    and the conv makes all ``out`` channels (DABNet's and EDANet's rule). Normalisation and activation, which
+    differ between networks, are the caller's.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, bias: bool, rngs: nnx.Rngs):
+        self.with_pool = in_channels < out_channels
+        conv_channels = out_channels - in_channels if self.with_pool else out_channels
+        self.conv = conv2d(in_channels, conv_channels, 3, stride=2, bias=bias, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = self.conv(x)
+        return jnp.concatenate([y, max_pool2d(x, 2)], axis=-1) if self.with_pool else y
