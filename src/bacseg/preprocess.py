@@ -147,7 +147,7 @@ def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0
     radius = params.mask_opening_radius * scale
     factor = _mask_factor(params, scale)
     small = block_mean(pixels, factor)
-    foreground = small > _threshold(small, params.mask_threshold)
+    foreground = small > threshold_value(small, params.mask_threshold)
     if radius / factor >= 1:
         foreground = ndi.binary_opening(foreground, disk(radius / factor))
     mask = ndi.binary_fill_holes(largest_component(foreground))
@@ -159,7 +159,8 @@ def _mask_factor(params: PreprocessParams, scale: float) -> int:
     return max(1, min(params.mask_downsample, int(radius // _MIN_LOW_RES_RADIUS)))
 
 
-def _threshold(image: np.ndarray, method: str | float) -> float:
+def threshold_value(image: np.ndarray, method: str | float) -> float:
+    """The breast/background threshold: a THRESHOLD_METHODS name, or a fraction of the range."""
     if isinstance(method, str):
         return float(THRESHOLD_METHODS[method](image))
     low, high = float(image.min()), float(image.max())

