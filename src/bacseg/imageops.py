@@ -55,7 +55,8 @@ def upsample_mask(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.n
     offsets = np.arange(factor)
     rows = (block_rows[:, None, None] * factor + offsets[None, :, None]).repeat(factor, axis=2)
     cols = (block_cols[:, None, None] * factor + offsets[None, None, :]).repeat(factor, axis=1)
-    full[rows, cols] = _bilinear(mask.astype(np.float32), (rows + 0.5) / factor - 0.5, (cols + 0.5) / factor - 0.5) > 0.5
+    centre_rows, centre_cols = (rows + 0.5) / factor - 0.5, (cols + 0.5) / factor - 0.5
+    full[rows, cols] = _bilinear(mask.astype(np.float32), centre_rows, centre_cols) > 0.5
     return full[: shape[0], : shape[1]]
 
 

@@ -64,7 +64,8 @@ class IngestOptions:
     cohort: str = "A"
     id_scheme: str = "sequential"  # "sequential" | "hash" (needs a secret salt)
     salt: str = ""  # secret key for id_scheme "hash"; also varies the sequential order
-    subject_pattern: str | None = None  # regex whose match (group 1 if any) in PatientID is the subject, e.g. "P_[0-9]+" for CBIS-DDSM
+    # regex whose match (group 1 if any) in PatientID names the subject, e.g. "P_[0-9]+" for CBIS-DDSM
+    subject_pattern: str | None = None
     split_by: str = "subject"  # "subject" | "image" | "none" (all "test")
     val_fraction: float = PAPER_VALIDATION_FRACTION
     seed: int = 0
@@ -91,7 +92,9 @@ class IngestResult:
     skipped: pd.DataFrame  # path, reason
 
 
-def scan_folder(folder: Path | str, check_pixels: bool = True, workers: int = 1) -> tuple[list[MammogramHeader], list[FileProblem]]:
+def scan_folder(
+    folder: Path | str, check_pixels: bool = True, workers: int = 1
+) -> tuple[list[MammogramHeader], list[FileProblem]]:
     """Headers of every usable image under ``folder`` (recursively; hidden files ignored) and every problem.
 
     With ``check_pixels`` each image is also decoded, in ``workers`` processes, so that a file that
@@ -100,7 +103,9 @@ def scan_folder(folder: Path | str, check_pixels: bool = True, workers: int = 1)
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: DICOM folder not found")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    paths = sorted(
+        p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     headers, problems = [], []
     for path in paths:
         try:
@@ -114,7 +119,8 @@ def scan_folder(folder: Path | str, check_pixels: bool = True, workers: int = 1)
         problems += decode_problems
     headers, duplicates = _drop_duplicates(headers)
     problems += duplicates
-    problems += [FileProblem(h.path, "no PatientID: cannot tell whose image it is") for h in headers if not h.patient_id]
+    anonymous = [h for h in headers if not h.patient_id]
+    problems += [FileProblem(h.path, "no PatientID: cannot tell whose image it is") for h in anonymous]
     headers = [h for h in headers if h.patient_id]
     log.info("scanned %d files: %d usable images, %d problems", len(paths), len(headers), len(problems))
     return headers, sorted(problems, key=lambda p: str(p.path))
@@ -172,7 +178,9 @@ def ingest(
         raise IngestError(problems + [FileProblem(Path(dicom_dir), "no usable mammograms in this folder")])
 
     manifest, uids = build_manifest(headers, set(polylines_by_uid), options)
-    annotations = {image_id: polylines_by_uid[uid] for image_id, uid in zip(manifest["image_id"], uids) if uid in polylines_by_uid}
+    annotations = {
+        image_id: polylines_by_uid[uid] for image_id, uid in zip(manifest["image_id"], uids) if uid in polylines_by_uid
+    }
     skipped = pd.DataFrame([{"path": str(p.path), "reason": p.reason} for p in problems], columns=["path", "reason"])
     write_outputs(Path(out_dir), manifest, annotations, skipped)
     log.info("manifest: %d images of %d subjects, %d annotated, %d skipped", len(manifest),
@@ -194,11 +202,13 @@ def _annotation_problems(
         header = by_uid.get(uid)
         if header is None or not polylines:
             continue
-        vertices = np.concatenate(polylines)
-        if (vertices < -1).any() or (vertices[:, 0] > header.columns).any() or (vertices[:, 1] > header.rows).any():
-            problems.append(FileProblem(header.path, f"annotation vertices outside the {header.columns}x{header.rows} image "
-                                        f"(x {vertices[:, 0].min():.0f}..{vertices[:, 0].max():.0f}, "
-                                        f"y {vertices[:, 1].min():.0f}..{vertices[:, 1].max():.0f}); export for other image sizes?"))
+        x, y = np.concatenate(polylines).T
+        if min(x.min(), y.min()) < -1 or x.max() > header.columns or y.max() > header.rows:
+            reason = (
+                f"annotation vertices outside the {header.columns}x{header.rows} image (x {x.min():.0f}..{x.max():.0f}, "
+                f"y {y.min():.0f}..{y.max():.0f}): an export made for other image sizes?"
+            )
+            problems.append(FileProblem(header.path, reason))
     return problems
 
 
@@ -276,7 +286,9 @@ def _iso_date(dicom_date: str) -> str:
     return f"{dicom_date[:4]}-{dicom_date[4:6]}-{dicom_date[6:8]}" if re.fullmatch(r"\d{8}", dicom_date) else ""
 
 
-def write_outputs(out_dir: Path, manifest: pd.DataFrame, annotations: dict[str, list[np.ndarray]], skipped: pd.DataFrame) -> None:
+def write_outputs(
+    out_dir: Path, manifest: pd.DataFrame, annotations: dict[str, list[np.ndarray]], skipped: pd.DataFrame
+) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest.to_csv(out_dir / "manifest.csv", index=False)
     serialisable = {image_id: [np.round(line, 3).tolist() for line in lines] for image_id, lines in annotations.items()}

@@ -133,7 +133,12 @@ def stitch(
 
 
 def index_image(
-    image_id: str, split: str, image: np.ndarray, breast: np.ndarray | None, label: np.ndarray | None, params: PatchParams
+    image_id: str,
+    split: str,
+    image: np.ndarray,
+    breast: np.ndarray | None,
+    label: np.ndarray | None,
+    params: PatchParams,
 ) -> list[dict]:
     """One index row per tile of one preprocessed image, with its statistics and flags."""
     rows = []
@@ -160,7 +165,9 @@ def index_image(
     return rows
 
 
-def build_patch_index(preprocessed: Path | str | pd.DataFrame, preprocessed_dir: Path | str, params: PatchParams | None = None) -> pd.DataFrame:
+def build_patch_index(
+    preprocessed: Path | str | pd.DataFrame, preprocessed_dir: Path | str, params: PatchParams | None = None
+) -> pd.DataFrame:
     """The patch index of every image in preprocess's table (``preprocessed.csv``)."""
     params = params or PatchParams()
     preprocessed_dir = Path(preprocessed_dir)
@@ -190,9 +197,13 @@ def patch_counts(index: pd.DataFrame, params: PatchParams) -> dict:
 
 
 def write_patch_index(
-    preprocessed: Path | str | pd.DataFrame, preprocessed_dir: Path | str, index_csv: Path | str, counts_json: Path | str,
+    preprocessed: Path | str | pd.DataFrame,
+    preprocessed_dir: Path | str,
+    index_csv: Path | str,
+    counts_json: Path | str,
     params: PatchParams | None = None,
 ) -> pd.DataFrame:
+    """Index every tile of the preprocessed images; write the index CSV and the counts JSON."""
     params = params or PatchParams()
     index = build_patch_index(preprocessed, preprocessed_dir, params)
     Path(index_csv).parent.mkdir(parents=True, exist_ok=True)
@@ -212,11 +223,14 @@ class PatchLoader:
     written) and each image is read once per pass. Images without a label mask give an all-False label.
     """
 
-    def __init__(self, preprocessed_dir: Path | str, preprocessed: Path | str | pd.DataFrame | None = None, cache_images: int = 4):
+    def __init__(
+        self, preprocessed_dir: Path | str, preprocessed: Path | str | pd.DataFrame | None = None, cache_images: int = 4
+    ):
         self.root = Path(preprocessed_dir)
         table = preprocessed if preprocessed is not None else self.root / "preprocessed.csv"
         table = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, keep_default_na=False)
-        self._files = {str(r["image_id"]): (r["image_png"], r.get("bac_mask_png", "")) for r in table.to_dict("records")}
+        records = table.to_dict("records")
+        self._files = {str(r["image_id"]): (r["image_png"], r.get("bac_mask_png", "")) for r in records}
         self._cache: OrderedDict[str, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self._cache_images = cache_images
 

@@ -2,7 +2,8 @@
 closed annotation masks, contrast enhancement, 8-bit output.
 
 Every size is a parameter whose default is the paper's value in pixels at the paper's pixel spacing
-(~0.07 mm); ``size_scaling`` rescales them for other spacings or for downscaled synthetic images.
+(~0.07 mm); ``size_scaling`` rescales them for other spacings or for downscaled synthetic images
+(the default "spacing" uses 0.07 mm / PixelSpacing, 1 when the file has none).
 
 Choices where the paper leaves room (all parameters):
 - median: a 5x5 square window, as the authors' code did ("disk of size 5" in the text); ``median_shape
@@ -10,13 +11,15 @@ Choices where the paper leaves room (all parameters):
   radius 5.
 - breast mask: threshold (triangle method by default: right for the uniform background of digital
   and CBIS-DDSM images; "li" suits film scans with a grey background), opening by disk(10), the largest
-  component, holes filled. It is computed on the 1/4-resolution block mean (denoised like the median
-  would, 16x fewer pixels; the disk scaled to match) and interpolated back: within a pixel or two of the
-  full-resolution result (tests/test_preprocess.py) in a tenth of the time.
+  component, holes filled. It is found on the 1/4-resolution block mean (which denoises as the median
+  would, on 16x fewer pixels; the disk scaled to match) and interpolated back; on real mammograms its
+  overlap (IoU) with the full-resolution median -> threshold -> opening result is above 0.99
+  (tests/test_preprocess.py).
 - intensity: the 0.1-99.99th percentiles of the breast pixels are mapped onto 0-255 before the median.
-  The median commutes with that monotone map, so filtering the 8-bit image is exact and ~3x faster.
+  The median commutes with that monotone map, so filtering the 8-bit image is exact, and an 8-bit
+  median can run as a comparator network (bacseg.median_network) ~15x faster than ndimage's.
 - contrast enhancement: CLAHE (scikit-image's defaults: 8x8 regions, clip limit 0.01) on the masked
-  image; pixels outside the breast are 0 in the output.
+  image, by table look-up (bacseg.imageops.clahe_uint8); pixels outside the breast are 0 in the output.
 """
 
 from __future__ import annotations
@@ -96,7 +99,8 @@ class PreprocessParams:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"invalid preprocessing parameter(s): {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+            listing = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(f"invalid preprocessing parameter(s): {listing}")
 
     @classmethod
     def from_mapping(cls, mapping: dict | None) -> PreprocessParams:
@@ -225,7 +229,9 @@ def read_png_mask(path: Path | str) -> np.ndarray:
     return np.asarray(Image.open(path)) > 127
 
 
-def preprocess_dicom_file(path: Path | str, out_dir: Path | str, params: PreprocessParams | None = None, threads: int = 2) -> dict[str, Path]:
+def preprocess_dicom_file(
+    path: Path | str, out_dir: Path | str, params: PreprocessParams | None = None, threads: int = 2
+) -> dict[str, Path]:
     """One DICOM file -> ``<stem>.png`` (8-bit image) and ``<stem>_breast_mask.png`` in ``out_dir``."""
     params = params or PreprocessParams()
     path, out_dir = Path(path), Path(out_dir)
