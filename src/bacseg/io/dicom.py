@@ -80,7 +80,8 @@ def read_pixels(path: Path | str, voi: str = "none") -> tuple[MammogramHeader, n
         syntax = dataset.file_meta.TransferSyntaxUID
         raise DicomReadError(path, f"cannot decode pixel data ({syntax.name}): {error}") from error
     if stored.shape != (header.rows, header.columns):
-        raise DicomReadError(path, f"decoded pixels have shape {stored.shape}, header says {(header.rows, header.columns)}")
+        expected = (header.rows, header.columns)
+        raise DicomReadError(path, f"decoded pixels have shape {stored.shape}, header says {expected}")
     return header, _to_monochrome2(dataset, stored, voi)
 
 
