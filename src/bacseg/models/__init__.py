@@ -3,6 +3,12 @@
 from bacseg.models.registry import count_params, create_model, model_names, register
 
 # Network modules register themselves on import: one line each, below this comment.
+from bacseg.models import segnet  # noqa: F401
+from bacseg.models import unet  # noqa: F401
+from bacseg.models import linknet  # noqa: F401
+from bacseg.models import erfnet  # noqa: F401
+from bacseg.models import esnet  # noqa: F401
+from bacseg.models import fastscnn  # noqa: F401
 from bacseg.models import cgnet  # noqa: F401
 from bacseg.models import dabnet  # noqa: F401
 from bacseg.models import edanet  # noqa: F401
