@@ -37,7 +37,7 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {model}, nproc={len(os.sched_getaffinity(0))}"
 
 
-def measure(what: str, function, repeats: int, **extra) -> dict:
+def measure(what: str, function, repeats: int, size: tuple[int, int] = SHAPE, **extra) -> dict:
     """Median wall and CPU seconds over ``repeats`` calls, and the peak traced memory of one call."""
     walls, cpus = [], []
     for _ in range(repeats):
@@ -51,7 +51,7 @@ def measure(what: str, function, repeats: int, **extra) -> dict:
     tracemalloc.stop()
     return {
         "what": what,
-        "size": f"{SHAPE[0]}x{SHAPE[1]}",
+        "size": f"{size[0]}x{size[1]}",
         "median_s": round(statistics.median(walls), 3),
         "min_s": round(min(walls), 3),
         "cpu_s": round(statistics.median(cpus), 3),
@@ -78,10 +78,11 @@ def main() -> None:
 
     source = CASES[0]["lcc"]
     _, pixels = read_pixels(source)
+    file_shape = pixels.shape
     pixels = np.ascontiguousarray(np.pad(pixels, [(0, max(0, t - s)) for s, t in zip(pixels.shape, SHAPE)])[: SHAPE[0], : SHAPE[1]])
     params = PreprocessParams()
     results = [
-        measure("read_pixels (RLE, 4432x2864 CBIS-DDSM file)", lambda: read_pixels(source), args.repeats),
+        measure("read_pixels (RLE CBIS-DDSM file)", lambda: read_pixels(source), args.repeats, file_shape),
         measure("preprocess_image, 1 thread", lambda: preprocess_image(pixels, params, threads=1), args.repeats, threads=1),
         measure("preprocess_image, 2 threads", lambda: preprocess_image(pixels, params, threads=2), args.repeats, threads=2),
     ]
@@ -91,7 +92,8 @@ def main() -> None:
             write_png(Path(scratch) / "image.png", result.image), write_png(Path(scratch) / "mask.png", result.breast_mask)),
             args.repeats))  # fmt: skip
         results.append(measure("preprocess_dicom_file (read, preprocess, write), 2 threads",
-                               lambda: preprocess_dicom_file(source, scratch, params, threads=2), args.repeats))  # fmt: skip
+                               lambda: preprocess_dicom_file(source, scratch, params, threads=2), args.repeats,
+                               file_shape))  # fmt: skip
     if args.naive:
         results.append(measure("naive scikit-image pipeline (median disk(5), opening disk(10), CLAHE)",
                                lambda: naive(pixels), max(1, args.repeats // 3)))  # fmt: skip
