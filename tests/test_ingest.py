@@ -81,7 +81,7 @@ def test_outputs_carry_no_identifying_field(folder, tmp_path, caplog):
     written = "".join(p.read_text() for p in (tmp_path / "out").iterdir()) + caplog.text
     forbidden = [BIRTH_DATE, "Doe", "Jane", "Roe", "Mary", "MRN-471100", "MRN-982200", *uids.values()]
     assert not [value for value in forbidden if value in written]
-    assert set(result.manifest["subject_id"]) == {"S0001", "S0002"}
+    assert set(result.manifest["subject_id"]) == {"A-S0001", "A-S0002"}
     assert list(result.manifest.columns) == [
         "image_id", "subject_id", "cohort", "exam_date", "laterality", "view", "dicom_path", "split",
         "annotation", "rows", "columns", "pixel_spacing_mm",

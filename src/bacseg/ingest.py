@@ -6,8 +6,9 @@ folder in one round. ``on_error="skip"`` records them in ``skipped.csv`` instead
 
 Outputs carry pseudonymous ids only: no PatientName, PatientID, BirthDate or UID is written to the
 manifest, the annotation table, the skipped table, logs or errors (errors about a file name its
-path). Ids are either sequential in a stable order ("S0001", "S0001-003"; the default, safe without
-a secret) or a keyed hash (HMAC-SHA256 with a secret salt; stable as the folder grows).
+path). Ids are either sequential in a stable order, prefixed by the cohort so they are unique across
+cohorts ("A-S0001", "A-S0001-003"; the default, safe without a secret) or a keyed hash (HMAC-SHA256
+with a secret salt; stable as the folder grows).
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ def _subject_ids(headers: list[MammogramHeader], options: IngestOptions) -> dict
     if options.id_scheme == "hash":
         return {k: "S" + _digest(options.salt, "subject:" + k)[:12] for k in keys}
     width = max(4, len(str(len(keys))))
-    return {k: f"S{i + 1:0{width}d}" for i, k in enumerate(keys)}
+    return {k: f"{options.cohort}-S{i + 1:0{width}d}" for i, k in enumerate(keys)}
 
 
 def _image_ids(headers: list[MammogramHeader], subject_ids: dict[str, str], options: IngestOptions) -> list[str]:

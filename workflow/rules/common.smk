@@ -7,7 +7,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")) if p
 )
 
-COHORTS = ["A", "B", "C"]
+# Synthetic runs have all three cohorts; on real data, the cohorts listed under data.cohorts.
+COHORTS = ["A", "B", "C"] if config["data"]["source"] == "synthetic" else sorted(config["data"]["cohorts"])
+if "A" not in COHORTS:
+    raise ValueError("config data.cohorts needs cohort A (the annotated train/validation cohort)")
 
 
 wildcard_constraints:

@@ -29,8 +29,8 @@ rule ingest:
         annotations="results/data/{cohort}/annotations.json",
         skipped="results/data/{cohort}/skipped.csv",
     params:
-        ingest=config["ingest"],
-        split=config["split"],
+        # Only cohort A is split into train/validation; B and C are evaluation cohorts.
+        ingest=lambda wc: config["ingest"] if wc.cohort == "A" else {**config["ingest"], "split_by": "none"},
         seed=config["seed"],
     log:
         "results/logs/ingest/{cohort}.log",
@@ -38,6 +38,7 @@ rule ingest:
         "results/benchmarks/ingest/{cohort}.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: workflow.cores
     script:
         "../scripts/ingest.py"
 

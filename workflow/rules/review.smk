@@ -15,7 +15,7 @@ rule data_review:
     log:
         notebook="results/logs/data_review.ipynb",
     conda:
-        "../../envs/notebook.yaml"
+        "../../envs/figures.yaml"
     notebook:
         "../notebooks/data_review.py.ipynb"
 

@@ -1,0 +1,61 @@
+"""The conda environments (envs/*.yaml) parse, pin exactly, and agree with requirements.lock.
+
+`--use-conda` cannot run on machines without conda, so these checks are what keeps the envs honest:
+a rule run under conda gets the very versions the tested venv has.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)$")
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        match = PIN.match(line.strip())
+        if match:
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
+def _pip_section(env: dict) -> list[str]:
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict) and "pip" in dep:
+            return dep["pip"]
+    return []
+
+
+def test_there_is_an_env_per_rule_family():
+    assert {p.stem for p in ENV_FILES} >= {"data", "jax", "torch", "figures"}
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.stem)
+def test_env_pins_match_the_lock(env_file):
+    env = yaml.safe_load(env_file.read_text())
+    assert env["name"] == f"bacseg-{env_file.stem}"
+    assert "python=3.11" in env["dependencies"]
+    lock = _lock()
+    pip = _pip_section(env)
+    assert pip, f"{env_file.name} has no pip section"
+    for spec in pip:
+        match = PIN.match(spec)
+        assert match, f"{env_file.name}: {spec!r} is not pinned with =="
+        name, version = match[1].lower(), match[2]
+        assert lock.get(name) == version, f"{env_file.name}: {spec} but requirements.lock has {lock.get(name)}"
+
+
+def test_every_rule_names_an_existing_env():
+    rule_files = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+    named = set()
+    for rule_file in rule_files:
+        for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', rule_file.read_text()):
+            path = (rule_file.parent / env).resolve()
+            assert path.is_file(), f"{rule_file.name} names {env}, which does not exist"
+            named.add(path.stem)
+    assert named == {p.stem for p in ENV_FILES}, "an env is unused or a rule family has none"
