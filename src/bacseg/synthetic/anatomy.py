@@ -1,0 +1,45 @@
+"""One breast as it is between exams: size, density, vessels, benign calcifications.
+
+Everything here is view-independent and lives in the canonical frame (see geometry.py), so the CC
+and MLO of one breast, and its yearly exams, show the same vessels and the same calcifications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bacseg.synthetic.lookalikes import Lookalike, scatter_lookalikes
+from bacseg.synthetic.texture import DENSE_FRACTION_RANGE, draw_density_class
+from bacseg.synthetic.vessels import Vessel, calcified_samples, calcium_mass_mg, grow_vessels
+
+
+@dataclass(frozen=True)
+class Breast:
+    size_mm: tuple[float, float]  # compressed CC depth (chest wall to nipple) and half-height
+    density_class: str
+    dense_fraction: float
+    vessels: list[Vessel]
+    lookalikes: list[Lookalike]
+
+    def calcified(self, burden: float) -> list[np.ndarray]:
+        """Per vessel, which samples are calcified at ``burden`` (calcified fraction of arterial length)."""
+        return calcified_samples(self.vessels, burden)
+
+    def calcium_mass_mg(self, burden: float) -> float:
+        """The breast's true calcium mass at ``burden``."""
+        return sum(calcium_mass_mg(v, c) for v, c in zip(self.vessels, self.calcified(burden)))
+
+
+def draw_breast(
+    rng: np.random.Generator, lookalike_probability: float = 0.5, density_class: str | None = None
+) -> Breast:
+    """A breast with a random size, density (paper proportions unless given), vessels and, with
+    ``lookalike_probability``, benign calcifications."""
+    size_mm = (rng.uniform(65.0, 125.0), rng.uniform(75.0, 115.0))
+    density_class = density_class or draw_density_class(rng)
+    dense_fraction = rng.uniform(*DENSE_FRACTION_RANGE[density_class])
+    vessels = grow_vessels(rng, size_mm)
+    lookalikes = scatter_lookalikes(rng, vessels, size_mm) if rng.random() < lookalike_probability else []
+    return Breast(size_mm, density_class, dense_fraction, vessels, lookalikes)

@@ -1,0 +1,300 @@
+"""One synthetic mammogram with exact ground truth.
+
+Composes the pieces: the breast's projection into the view (geometry), parenchyma (texture), vessels
+and their calcified stretches (vessels, render), benign look-alikes, acquisition noise and a burned-in
+view label. The image is built in display units (0 = background, 1 = brightest) with the chest wall on
+the left, mirrored for right breasts, and quantised to the stored bit depth.
+
+The truth mask is where the rendered calcification alone exceeds half its nominal peak, so "calcified
+pixel" has one exact meaning; BAC centre-lines are the calcified samples of each artery, grouped into
+one polyline per stretch without a >= 1 cm uncalcified gap, as a reader would draw them in MD.ai.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bacseg.synthetic.anatomy import Breast, draw_breast
+from bacseg.synthetic.geometry import BreastMaps, ViewGeometry, breast_maps, draw_view_geometry
+from bacseg.synthetic.labels import place_label
+from bacseg.synthetic.render import polyline_stamps, splat
+from bacseg.synthetic.texture import dense_threshold, glandular_fraction, power_law_noise
+from bacseg.synthetic.vessels import STEP_MM, Vessel, calcium_mass_mg, runs
+
+# Display levels (fractions of the stored range).
+FAT, DENSE, PECTORAL, SKIN = 0.30, 0.62, 0.68, 0.10
+VESSEL_CONTRAST, CALCIFICATION_CONTRAST, LABEL_LEVEL = 0.06, 0.4, 0.93
+NOISE_SD = 0.008
+THICKNESS_RIM_MM = 12.0  # the compressed breast thins towards the skin over this distance
+SKIN_MM = 1.5
+NEW_POLYLINE_GAP_MM = 10.0  # a new polyline after >= 1 cm of uncalcified vessel
+VERTEX_SPACING_MM = 2.0  # how often a reader clicks along a calcified stretch
+TRUTH_LEVEL = 0.5  # calcified where the calcification layer exceeds half its nominal peak
+_BAND_ROWS = 128
+
+
+@dataclass(frozen=True)
+class SyntheticMammogram:
+    """Pixels and truth; every mask has the image's shape and orientation."""
+
+    pixels: np.ndarray  # uint16 stored values in MONOCHROME2 orientation (bright = dense)
+    bits_stored: int
+    spacing_mm: float
+    bac_mask: np.ndarray  # true calcified vessel pixels
+    lookalike_mask: np.ndarray  # benign calcifications (never BAC)
+    foreground: np.ndarray  # breast and pectoral muscle
+    label_mask: np.ndarray  # the burned-in view label
+    polylines: list[np.ndarray]  # BAC centre-lines, (N, 2) arrays of x (column), y (row)
+    truth: dict  # scalar truth, see synthesize_mammogram
+
+
+def synthesize_mammogram(
+    rng: np.random.Generator,
+    view: str,
+    laterality: str,
+    shape: tuple[int, int],
+    spacing_mm: float,
+    *,
+    breast: Breast | None = None,
+    burden: float = 0.0,
+    bits_stored: int = 12,
+    magnification: float = 1.0,
+    chest_wall_offset: float = 0.05,
+) -> SyntheticMammogram:
+    """Synthesize one ``view`` ("CC" | "MLO") of the ``laterality`` ("L" | "R") breast.
+
+    ``breast`` (drawn from ``rng`` when None) is the view-independent anatomy; ``burden`` is its calcified
+    fraction of arterial length (0 = no BAC). ``magnification`` and ``chest_wall_offset`` (fraction of the
+    breast left outside the field) are the positioning of this exam. ``truth`` holds: bac_area_px,
+    bac_area_mm2, calcified_length_mm and calcium_mass_mg (of the calcification visible in this image),
+    breast_calcium_mass_mg (the whole breast), n_polylines, n_lookalikes, breast_area_px,
+    breast_area_mm2 (breast + pectoral), label_present, density_class, dense_fraction, magnification
+    (effective, after fitting the breast to the detector), chest_wall_offset, burden.
+    """
+    if laterality not in ("L", "R"):
+        raise ValueError(f"laterality must be L or R, got {laterality!r}")
+    breast = breast if breast is not None else draw_breast(rng)
+    geometry = draw_view_geometry(rng, view, shape, spacing_mm, breast.size_mm, magnification, chest_wall_offset)
+    noise = power_law_noise(rng, shape, spacing_mm / geometry.magnification)
+    calcified = breast.calcified(burden)
+    vessel_points = [geometry.to_image(v.disc_points) for v in breast.vessels]
+    visible = [_inside(geometry, points) for points in vessel_points]
+    vessel_layer, bac_layer = _vessel_layers(geometry, breast.vessels, vessel_points, calcified)
+    lookalike_layer = _lookalike_layer(geometry, breast)
+
+    # Pixel-wise compositing in bands of rows, so that temporaries stay in cache (3x faster at full size).
+    threshold = _dense_threshold(geometry, noise, breast.dense_fraction)
+    max_value = 2**bits_stored - 1
+    pixels = np.empty(shape, dtype=np.uint16)
+    foreground = np.empty(shape, dtype=bool)
+    columns = np.arange(shape[1], dtype=np.float32)[None, :]
+    flip = slice(None, None, -1) if laterality == "R" else slice(None)
+    for top in range(0, shape[0], _BAND_ROWS):
+        band = slice(top, min(top + _BAND_ROWS, shape[0]))
+        maps = breast_maps(geometry, columns, np.arange(band.start, band.stop, dtype=np.float32)[:, None])
+        inside = maps.foreground
+        thickness = _thickness(maps.skin_depth_mm)
+        bac_layer[band] *= inside
+        lookalike_layer[band] *= inside
+        image = _parenchyma(noise[band], maps, threshold, thickness)
+        image += np.float32(VESSEL_CONTRAST) * vessel_layer[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
+        image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac_layer[band] + lookalike_layer[band], np.float32(1.3))
+        image += _acquisition_noise(rng, image.shape)
+        image *= inside
+        np.clip(image, 0.0, 1.0, out=image)
+        pixels[band] = np.rint(image * np.float32(max_value))[:, flip]
+        foreground[band] = inside[:, flip]
+
+    polylines = _centrelines(geometry, breast.vessels, vessel_points, calcified, visible)
+    bac_mask = bac_layer > TRUTH_LEVEL
+    lookalike_mask = lookalike_layer > TRUTH_LEVEL
+    truth = _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask, foreground)
+    truth["n_lookalikes"] = sum(bool(_inside(geometry, geometry.to_image(la.strokes.reshape(-1, 2))).any()) for la in breast.lookalikes)
+    truth["n_polylines"] = len(polylines)
+    truth["chest_wall_offset"] = chest_wall_offset
+    if laterality == "R":
+        bac_mask, lookalike_mask = bac_mask[:, ::-1], lookalike_mask[:, ::-1]
+        polylines = [np.column_stack([shape[1] - 1 - p[:, 0], p[:, 1]]) for p in polylines]
+    label_mask = place_label(foreground, laterality + view, spacing_mm, chest_wall_on_left=laterality == "L", rng=rng)
+    pixels[label_mask] = round(LABEL_LEVEL * max_value)
+    truth["label_present"] = bool(label_mask.any())
+    return SyntheticMammogram(
+        pixels=pixels,
+        bits_stored=bits_stored,
+        spacing_mm=spacing_mm,
+        bac_mask=np.ascontiguousarray(bac_mask),
+        lookalike_mask=np.ascontiguousarray(lookalike_mask),
+        foreground=foreground,
+        label_mask=label_mask,
+        polylines=polylines,
+        truth=truth,
+    )
+
+
+def _thickness(skin_depth_mm: np.ndarray) -> np.ndarray:
+    """Relative compressed thickness: 1 inside, falling like a half-circle over the rim to 0 at the skin."""
+    inner = np.clip(np.float32(1.0) - skin_depth_mm / np.float32(THICKNESS_RIM_MM), 0.0, 1.0)
+    return np.sqrt(np.float32(1.0) - inner * inner)
+
+
+def _central_prior(maps: BreastMaps) -> np.ndarray:
+    """Glandular tissue gathers behind the nipple, away from skin and chest wall."""
+    u, v = maps.disc_x, maps.disc_y
+    return np.float32(1.5) * np.exp(-(((u - np.float32(0.4)) * np.float32(2.2)) ** 2) - (v * np.float32(1.43)) ** 2)
+
+
+def _dense_threshold(geometry: ViewGeometry, noise: np.ndarray, dense_fraction: float) -> float:
+    """The tissue level that makes ``dense_fraction`` of the breast dense, from every 7th pixel."""
+    rows, columns = geometry.shape
+    x = np.arange(0, columns, 7, dtype=np.float32)[None, :]
+    y = np.arange(0, rows, 7, dtype=np.float32)[:, None]
+    maps = breast_maps(geometry, x, y)
+    tissue = noise[::7, ::7] + _central_prior(maps)
+    return dense_threshold(tissue[maps.breast], dense_fraction)
+
+
+def _parenchyma(noise: np.ndarray, maps: BreastMaps, threshold: float, thickness: np.ndarray) -> np.ndarray:
+    """Fat and glandular tissue, thinning towards the skin, with the skin line and the pectoral muscle."""
+    glandular = glandular_fraction(noise + _central_prior(maps), threshold)
+    glandular *= np.clip(maps.skin_depth_mm * np.float32(1 / 6.0), 0.0, 1.0)  # subcutaneous fat
+    tissue = (np.float32(FAT) + np.float32(DENSE - FAT) * glandular) * (np.float32(0.35) + np.float32(0.65) * thickness)
+    tissue += np.float32(SKIN) * np.clip(np.float32(1.0) - maps.skin_depth_mm * np.float32(1 / SKIN_MM), 0.0, 1.0)
+    if maps.pectoral.any():
+        muscle = np.float32(PECTORAL) * (np.float32(1.0) + np.float32(0.05) * noise)
+        tissue[maps.pectoral] = np.maximum(muscle, tissue)[maps.pectoral]
+    return tissue
+
+
+def _acquisition_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Zero-mean noise of SD NOISE_SD: a sum of two uniforms (near-Gaussian, 4x cheaper to draw)."""
+    uniforms = rng.random((2, *shape), dtype=np.float32)
+    return (uniforms[0] + uniforms[1] - np.float32(1.0)) * np.float32(NOISE_SD * np.sqrt(6.0))
+
+
+def _inside(geometry: ViewGeometry, points: np.ndarray) -> np.ndarray:
+    """Which (x, y) points fall on a foreground pixel (the one they round to), i.e. are seen in the image."""
+    pixel = np.rint(points)
+    return breast_maps(geometry, pixel[:, 0], pixel[:, 1]).foreground
+
+
+def _vessel_layers(geometry: ViewGeometry, vessels: list[Vessel], vessel_points: list[np.ndarray], calcified):
+    """The soft-tissue vessel layer and the calcification layer, each with peak ~1 per structure."""
+    px_per_mm = geometry.px_per_mm()
+    soft, hard = [], []
+    for vessel, points, flags in zip(vessels, vessel_points, calcified):
+        radius = vessel.radius_mm * px_per_mm
+        soft.append(polyline_stamps(points, 0.55 * radius, np.ones(len(points))))
+        for start, stop in runs(flags):
+            hard.extend(_calcification_stamps(vessel, points, start, stop, px_per_mm))
+    return splat(geometry.shape, *_concatenate(soft)), splat(geometry.shape, *_concatenate(hard))
+
+
+def _calcification_stamps(vessel: Vessel, points: np.ndarray, start: int, stop: int, px_per_mm: float) -> list:
+    """Stamps of one calcified stretch in the vessel's pattern: tram-track walls, beads along alternate
+    walls, or dashed plaques. Breaks and brightness are the vessel's own, so they are stable over exams."""
+    span = slice(start, stop)
+    points, brightness = points[span], vessel.brightness[span]
+    radius = vessel.radius_mm[span] * px_per_mm
+    wall = vessel.wall_sigma_mm * px_per_mm
+    normal = _normals(points)
+    peak = np.where(_shown(vessel, start, stop), 0.8 + 0.2 * np.tanh(brightness), 0.0)  # > TRUTH_LEVEL where shown
+    if vessel.pattern == "tram":
+        walls = [points + side * radius[:, None] * normal for side in (-1, 1)]
+        return [polyline_stamps(wall_points, np.full(len(points), wall), peak) for wall_points in walls]
+    if vessel.pattern == "fragmented":
+        return [polyline_stamps(points, np.full(len(points), 1.5 * wall), peak)]
+    arc = vessel.arc_mm[span]
+    # beads on a fixed grid along the vessel, alternating walls, plus one at each end of the stretch
+    k = np.arange(np.ceil(arc[0] / vessel.bead_spacing_mm), np.floor(arc[-1] / vessel.bead_spacing_mm) + 1)
+    k = k[(k * vessel.bead_spacing_mm - arc[0] > 0.5) & (arc[-1] - k * vessel.bead_spacing_mm > 0.5)]
+    at = np.concatenate([[arc[0]], k * vessel.bead_spacing_mm, [arc[-1]]])
+    side = np.concatenate([[0.0], np.where(k % 2 == 0, -0.5, 0.5), [0.0]]) * np.interp(at, arc, radius)
+    centres = np.column_stack([np.interp(at, arc, points[:, i]) + side * np.interp(at, arc, normal[:, i]) for i in (0, 1)])
+    return [(centres[:, 0], centres[:, 1], np.full(len(at), 1.6 * wall), np.interp(at, arc, peak))]
+
+
+def _shown(vessel: Vessel, start: int, stop: int) -> np.ndarray:
+    """Samples of a calcified stretch where calcium shows: outside the breaks between fragments, and always
+    over its last millimetre at both ends, so that a stretch on the image is as long as its calcification."""
+    shown = ~vessel.broken[start:stop]
+    end = round(1.0 / STEP_MM)
+    shown[:end] = shown[-end:] = True
+    return shown
+
+
+def _normals(points: np.ndarray) -> np.ndarray:
+    tangent = np.gradient(points, axis=0)
+    tangent /= np.maximum(np.hypot(tangent[:, 0], tangent[:, 1]), 1e-9)[:, None]
+    return np.column_stack([-tangent[:, 1], tangent[:, 0]])
+
+
+def _lookalike_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
+    px_per_mm = geometry.px_per_mm()
+    stamps = []
+    for lookalike in breast.lookalikes:
+        ends = geometry.to_image(lookalike.strokes.reshape(-1, 2)).reshape(-1, 2, 2)
+        for stroke, sigma, peak in zip(ends, lookalike.sigma_mm * px_per_mm, lookalike.peak):
+            stamps.append(polyline_stamps(stroke, np.full(2, sigma), np.full(2, peak)))
+    return splat(geometry.shape, *_concatenate(stamps))
+
+
+def _concatenate(stamps: list) -> tuple[np.ndarray, ...]:
+    if not stamps:
+        return tuple(np.empty(0) for _ in range(4))
+    return tuple(np.concatenate(parts) for parts in zip(*stamps))
+
+
+def _centrelines(geometry: ViewGeometry, vessels, vessel_points, calcified, visible) -> list[np.ndarray]:
+    """BAC polylines: per artery, visible calcified stretches joined across gaps shorter than 1 cm (of image),
+    split where the vessel leaves the breast or the image; vertices every ~2 mm where calcium shows
+    (not in the short breaks between fragments), as a reader clicks them."""
+    gap_px = NEW_POLYLINE_GAP_MM / geometry.spacing_mm
+    vertex_px = VERTEX_SPACING_MM / geometry.spacing_mm
+    polylines = []
+    for vessel, points, flags, seen in zip(vessels, vessel_points, calcified, visible):
+        arc = _arc(points)
+        groups: list[list[tuple[int, int]]] = []
+        for start, stop in runs(flags & seen):
+            previous_stop = groups[-1][-1][1] if groups else None
+            if previous_stop is not None and arc[start] - arc[previous_stop - 1] < gap_px and seen[previous_stop:start].all():
+                groups[-1].append((start, stop))
+            else:
+                groups.append([(start, stop)])
+        for group in groups:
+            vertices = []
+            for start, stop in group:
+                shown = start + np.flatnonzero(_shown(vessel, start, stop))
+                _, first_in_bin = np.unique(np.floor((arc[shown] - arc[start]) / vertex_px), return_index=True)
+                vertices.extend(sorted(set(shown[first_in_bin]) | {shown[-1]}))
+            if len(vertices) >= 2:
+                polylines.append(points[vertices])
+    return polylines
+
+
+def _arc(points: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+
+
+def _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask, foreground) -> dict:
+    pixel_mm2 = geometry.spacing_mm**2
+    length_px = sum(
+        float(np.sum(np.gradient(_arc(points)) * (flags & seen)))
+        for points, flags, seen in zip(vessel_points, calcified, visible)
+    )
+    bac_area_px = int(bac_mask.sum())
+    breast_area_px = int(foreground.sum())
+    return {
+        "bac_area_px": bac_area_px,
+        "bac_area_mm2": bac_area_px * pixel_mm2,
+        "calcified_length_mm": length_px * geometry.spacing_mm,
+        "calcium_mass_mg": sum(calcium_mass_mg(v, f & s) for v, f, s in zip(breast.vessels, calcified, visible)),
+        "breast_calcium_mass_mg": sum(calcium_mass_mg(v, f) for v, f in zip(breast.vessels, calcified)),
+        "burden": burden,
+        "breast_area_px": breast_area_px,
+        "breast_area_mm2": breast_area_px * pixel_mm2,
+        "density_class": breast.density_class,
+        "dense_fraction": breast.dense_fraction,
+        "magnification": geometry.magnification,
+    }

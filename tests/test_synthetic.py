@@ -1,0 +1,222 @@
+"""Synthetic cohorts: determinism, valid MG DICOM, exact truth, and the properties the workflow relies on."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+from scipy import ndimage
+from skimage.morphology import disk
+
+from bacseg.io.dicom import MammogramHeader, write_mammogram
+from bacseg.io.mdai import rasterize_polylines, read_export
+from bacseg.synthetic import draw_breast, generate_cohort, synthesize_mammogram
+from bacseg.synthetic.config import CohortConfig
+from bacseg.synthetic.texture import DENSITY_CLASSES, DENSITY_PROPORTIONS, draw_density_class, power_law_exponent
+
+DEFAULT_SHAPE, DEFAULT_SPACING = (1024, 832), 0.28  # the large detector at the default scale 0.25
+TINY = {"n_subjects": 3, "scale": 0.06}
+
+
+def _mammogram(seed: int, view="MLO", laterality="L", burden=0.3, **breast_options):
+    rng = np.random.default_rng(seed)
+    breast = draw_breast(rng, **breast_options)
+    return synthesize_mammogram(rng, view, laterality, DEFAULT_SHAPE, DEFAULT_SPACING, breast=breast, burden=burden)
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _local_contrast(pixels: np.ndarray, mask: np.ndarray) -> float:
+    """Median inside ``mask`` minus median of a ring 3-8 px around it."""
+    ring = ndimage.binary_dilation(mask, iterations=8) & ~ndimage.binary_dilation(mask, iterations=3)
+    return float(np.median(pixels[mask]) - np.median(pixels[ring]))
+
+
+@pytest.fixture(scope="module")
+def cohort_a(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cohort_a")
+    generate_cohort("A", out, {"n_subjects": 4, "scale": 0.15, "monochrome1_fraction": 0.5}, seed=3)
+    return out
+
+
+def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
+    generate_cohort("A", tmp_path / "one", TINY, seed=11)
+    generate_cohort("A", tmp_path / "two", TINY, seed=11, workers=2)
+    generate_cohort("A", tmp_path / "other", TINY, seed=12)
+    hashes = _file_hashes(tmp_path / "one")
+    assert {"truth.csv", "annotations.json"} <= set(hashes) and any(name.endswith(".dcm") for name in hashes)
+    assert hashes == _file_hashes(tmp_path / "two")
+    assert hashes["truth.csv"] != _file_hashes(tmp_path / "other")["truth.csv"]
+
+
+def test_dicom_files_are_mg_with_the_truth_tables_fields(cohort_a):
+    truth = pd.read_csv(cohort_a / "truth.csv", dtype={"study_date": str})
+    assert len(truth) >= 4
+    for row in truth.itertuples():
+        ds = pydicom.dcmread(cohort_a / row.dicom_path)
+        assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+        assert ds.SOPClassUID == ds.file_meta.MediaStorageSOPClassUID == "1.2.840.10008.5.1.4.1.1.1.2"
+        assert ds.SOPInstanceUID == ds.file_meta.MediaStorageSOPInstanceUID == row.sop_instance_uid
+        assert (ds.Modality, ds.PatientID, ds.StudyDate) == ("MG", row.patient_id, row.study_date)
+        assert (ds.ImageLaterality, ds.ViewPosition, ds.PhotometricInterpretation) == (row.laterality, row.view, row.photometric)
+        assert (ds.StudyInstanceUID, ds.SeriesInstanceUID) == (row.study_instance_uid, row.series_instance_uid)
+        assert (ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored) == (row.rows, row.columns, 16, row.bits_stored)
+        assert (ds.HighBit, ds.PixelRepresentation) == (row.bits_stored - 1, 0)
+        assert [float(s) for s in ds.PixelSpacing] == pytest.approx([row.pixel_spacing_mm] * 2)
+        assert ds.PatientBirthDate and str(ds.PatientName).startswith("SYNTHETIC^")
+        assert ds.pixel_array.max() < 2**row.bits_stored
+    assert "birth" not in " ".join(truth.columns).lower()
+    assert set(truth.photometric) == {"MONOCHROME1", "MONOCHROME2"}
+
+
+def test_monochrome1_files_store_inverted_values(tmp_path):
+    pixels = _mammogram(0).pixels
+    for photometric in ("MONOCHROME1", "MONOCHROME2"):
+        header = MammogramHeader(
+            path=tmp_path / f"{photometric}.dcm", patient_id="SYN-T-0001", study_date="20200101", laterality="L",
+            view="MLO", rows=pixels.shape[0], columns=pixels.shape[1], pixel_spacing_mm=DEFAULT_SPACING,
+            photometric=photometric, bits_stored=12, study_uid="2.25.1", series_uid="2.25.2", sop_instance_uid="2.25.3",
+        )  # fmt: skip
+        write_mammogram(header.path, pixels, header)
+    stored_1 = pydicom.dcmread(tmp_path / "MONOCHROME1.dcm").pixel_array
+    stored_2 = pydicom.dcmread(tmp_path / "MONOCHROME2.dcm").pixel_array
+    np.testing.assert_array_equal(stored_2, pixels)
+    np.testing.assert_array_equal(stored_1, 4095 - pixels)
+    assert stored_1[0, -1] == 4095  # background is white when stored MONOCHROME1
+
+
+def test_write_mammogram_rejects_bad_input_naming_the_file(tmp_path):
+    pixels = np.zeros((8, 6), dtype=np.uint16)
+    header = MammogramHeader(
+        path=tmp_path / "x.dcm", patient_id="P", study_date="20200101", laterality="L", view="CC", rows=8, columns=6,
+        pixel_spacing_mm=0.1, photometric="MONOCHROME2", bits_stored=12, study_uid="2.25.1", series_uid="2.25.2",
+        sop_instance_uid="2.25.3",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"x\.dcm.*shape"):
+        write_mammogram(tmp_path / "x.dcm", pixels[:4], header)
+    with pytest.raises(ValueError, match=r"x\.dcm.*\[0, 4095\]"):
+        write_mammogram(tmp_path / "x.dcm", pixels + 4096, header)
+    with pytest.raises(ValueError, match="NotAKeyword"):
+        write_mammogram(tmp_path / "x.dcm", pixels, header, NotAKeyword=1)
+
+
+def test_polylines_run_along_the_calcified_vessels():
+    image = _mammogram(1, burden=0.3)
+    assert image.truth["bac_area_px"] > 100 and len(image.polylines) >= 3
+    two_mm = 2.0 / DEFAULT_SPACING
+    distance_to_calcium = ndimage.distance_transform_edt(~image.bac_mask)
+    vertices = np.rint(np.concatenate(image.polylines)).astype(int)
+    assert distance_to_calcium[vertices[:, 1], vertices[:, 0]].max() <= two_mm
+    distance_to_lines = ndimage.distance_transform_edt(~rasterize_polylines(image.polylines, image.pixels.shape))
+    assert np.mean(distance_to_lines[image.bac_mask] <= two_mm) > 0.95
+    assert image.bac_mask.sum() == image.truth["bac_area_px"]
+    assert image.truth["bac_area_mm2"] == pytest.approx(image.truth["bac_area_px"] * DEFAULT_SPACING**2)
+
+
+def test_new_polyline_only_after_a_centimetre_gap():
+    image = _mammogram(1, burden=0.3)
+    for polyline in image.polylines:
+        steps_mm = np.hypot(*np.diff(polyline, axis=0).T) * DEFAULT_SPACING
+        assert steps_mm.max() < 10.0  # a gap of >= 1 cm would have started a new polyline
+
+
+def test_benign_lookalikes_are_bright_but_never_annotated():
+    image = _mammogram(2, burden=0.3, lookalike_probability=1.0)
+    assert image.lookalike_mask.any() and image.truth["n_lookalikes"] >= 1
+    assert not (image.lookalike_mask & image.bac_mask).any()
+    contrast, bac_contrast = _local_contrast(image.pixels, image.lookalike_mask), _local_contrast(image.pixels, image.bac_mask)
+    assert contrast > 0.1 * 4095 and 0.5 < contrast / bac_contrast < 2
+    distance_to_lines = ndimage.distance_transform_edt(~rasterize_polylines(image.polylines, image.pixels.shape))
+    assert distance_to_lines[image.lookalike_mask].min() * DEFAULT_SPACING > 3.0
+
+
+@pytest.mark.parametrize("seed, view", [(3, "CC"), (4, "MLO")])
+def test_parenchyma_has_a_mammographic_power_law(seed, view):
+    image = _mammogram(seed, view=view, burden=0.2)
+    inner = ndimage.binary_erosion(image.foreground, iterations=int(15 / DEFAULT_SPACING), border_value=1)
+    assert 2.6 <= power_law_exponent(image.pixels, inner, DEFAULT_SPACING) <= 3.2
+
+
+def test_density_classes_in_the_papers_proportions_and_order():
+    rng = np.random.default_rng(0)
+    draws = [draw_density_class(rng) for _ in range(5000)]
+    observed = [draws.count(c) / len(draws) for c in DENSITY_CLASSES]
+    np.testing.assert_allclose(observed, DENSITY_PROPORTIONS, atol=0.02)
+    brightness = []
+    for density_class in DENSITY_CLASSES:
+        image = _mammogram(5, view="CC", burden=0.0, density_class=density_class, lookalike_probability=0.0)
+        inner = ndimage.binary_erosion(image.foreground, iterations=int(15 / DEFAULT_SPACING), border_value=1)
+        brightness.append(np.mean(image.pixels[inner]))
+    assert np.all(np.diff(brightness) > 0)
+
+
+@pytest.mark.parametrize("laterality", ["L", "R"])
+def test_view_label_burned_in_outside_the_breast_and_erased_by_opening(laterality):
+    image = _mammogram(6, laterality=laterality)
+    columns = np.flatnonzero(image.label_mask.any(axis=0))
+    assert image.truth["label_present"] and columns.size
+    chest_wall_column = 0 if laterality == "L" else image.pixels.shape[1] - 1
+    assert image.foreground[:, chest_wall_column].any()  # the breast sits against its chest-wall edge
+    assert abs(columns.mean() - chest_wall_column) > image.pixels.shape[1] / 2  # label on the far side
+    assert not (ndimage.binary_dilation(image.label_mask, iterations=5) & image.foreground).any()
+    assert (image.pixels[image.label_mask] > 0.9 * 4095).all()
+    opening_radius = int(10 * 0.07 / DEFAULT_SPACING)  # the paper's disk(10) at 0.07 mm, at this spacing
+    assert not ndimage.binary_opening(image.label_mask, structure=disk(opening_radius)).any()
+
+
+def test_annotations_match_the_truth_table(cohort_a):
+    truth = pd.read_csv(cohort_a / "truth.csv")
+    export = read_export(cohort_a / "annotations.json")
+    assert set(export) == set(truth.sop_instance_uid[truth.annotated])
+    assert truth.annotated.any() and truth.has_bac.any() and not truth.has_bac.all()
+    for row in truth[truth.annotated].itertuples():
+        assert len(export[row.sop_instance_uid]) == row.n_polylines
+        assert (row.n_polylines > 0) == row.has_bac
+    labels = {label["name"]: label for label in json.loads((cohort_a / "annotations.json").read_text())["labelGroups"][0]["labels"]}
+    assert labels["BAC"]["annotationMode"] == "line" and labels["No BAC"]["type"] == "global"
+
+
+def test_cohort_b_breast_ct_follows_the_true_calcium(tmp_path):
+    generate_cohort("B", tmp_path, {"n_subjects": 4, "scale": 0.06}, seed=5)
+    truth = pd.read_csv(tmp_path / "truth.csv")
+    ct = pd.read_csv(tmp_path / "breast_ct.csv").set_index("patient_id")
+    assert list(ct.columns) == ["ct_calcified_voxels", "ct_calcium_mass_mg"] and len(ct) == 4
+    assert (truth.groupby("patient_id").size() == 4).all()
+    true_mass = truth.groupby(["patient_id", "laterality"]).breast_calcium_mass_mg.first().groupby("patient_id").sum()
+    ratio = ct.ct_calcium_mass_mg / true_mass
+    assert ((ratio > 0.6) & (ratio < 1.6)).all() and (ratio != 1).all()
+    assert np.corrcoef(ct.ct_calcified_voxels, true_mass)[0, 1] > 0.9
+
+
+def test_cohort_c_burden_grows_and_area_normalised_sum_tracks_it(tmp_path):
+    config = {"n_subjects": 2, "scale": 0.15, "exams_per_subject": [6, 6]}
+    generate_cohort("C", tmp_path, config, seed=4, workers=2)
+    truth = pd.read_csv(tmp_path / "truth.csv")
+    truth["normalised_area"] = truth.bac_area_px / truth.breast_area_px
+    normalised_r, per_view_r = [], []
+    for _, images in truth.groupby("patient_id"):
+        exams = images.groupby("exam_index")
+        assert exams.size().eq(4).all() and exams.ngroups == 6
+        assert exams.study_date.first().is_monotonic_increasing
+        for _, breast in images.groupby("laterality"):
+            assert breast.groupby("exam_index").burden.first().diff().dropna().ge(0).all()
+        true_mass = exams.breast_calcium_mass_mg.sum()
+        normalised_r.append(np.corrcoef(exams.normalised_area.sum(), true_mass)[0, 1])
+        for _, view in images.groupby(["laterality", "view"]):
+            per_view_r.append(np.corrcoef(view.sort_values("exam_index").bac_area_px, true_mass)[0, 1])
+    assert np.mean(normalised_r) > 0.9
+    assert np.mean(normalised_r) > np.mean(per_view_r) + 0.1  # magnification and positioning blur the raw area
+
+
+def test_cohort_config_errors_name_the_key():
+    with pytest.raises(ValueError, match="n_subject"):
+        CohortConfig.from_dict("A", {"n_subject": 3})
+    with pytest.raises(ValueError, match="monochrome1_fraction"):
+        CohortConfig.from_dict("B", {"monochrome1_fraction": 1.5})
+    with pytest.raises(ValueError, match="cohort"):
+        CohortConfig.from_dict("D", {})
