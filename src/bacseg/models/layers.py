@@ -162,21 +162,54 @@ def _interpolation_matrix(n_in: int, n_out: int, align_corners: bool) -> np.ndar
     return m
 
 
-def resize_bilinear(x: jax.Array, size: Sequence[int], *, align_corners: bool) -> jax.Array:
-    """``F.interpolate(mode="bilinear")`` for NHWC, either corner convention.
+def _upsampling_taps(n_in: int, factor: int, align_corners: bool) -> dict[int, np.ndarray]:
+    """Integer upsampling as taps: ``out[factor*k + p] = sum_t taps[t][k, p] * x[k + t]``, t in {-1, 0, 1}.
 
-    ``jax.image.resize`` only has half-pixel centres (align_corners=False). This applies the two
-    separable interpolation matrices as matmuls: exact, and its backward pass is a matmul too,
-    not the scatter-add of a gather.
+    In both corner conventions output ``factor*k + p`` samples the input at a point within
+    (k - 1, k + 1), so three taps hold the whole interpolation matrix.
+    """
+    m = _interpolation_matrix(n_in, n_in * factor, align_corners).reshape(n_in, factor, n_in)  # [k, p, source]
+    k = np.arange(n_in)
+    taps = {}
+    for t in (-1, 0, 1):
+        inside = (k + t >= 0) & (k + t < n_in)
+        weights = np.zeros((n_in, factor))
+        weights[inside] = m[k[inside], :, k[inside] + t]
+        if weights.any():
+            taps[t] = weights
+    return taps
+
+
+def _resize_axis(x: jax.Array, axis: int, n_out: int, align_corners: bool) -> jax.Array:
+    n_in = x.shape[axis]
+    if n_out == n_in:
+        return x
+    if n_out % n_in:
+        matrix = jnp.asarray(_interpolation_matrix(n_in, n_out, align_corners), x.dtype)
+        return jnp.moveaxis(jnp.tensordot(matrix, x, axes=(1, axis)), 0, axis)
+    padding = [(0, 0)] * x.ndim
+    padding[axis] = (1, 1)
+    padded = jnp.pad(x, padding)
+    taps = _upsampling_taps(n_in, n_out // n_in, align_corners)
+    trailing = (1,) * (x.ndim - axis - 1)
+    out = 0.0
+    for t, weights in taps.items():
+        shifted = jax.lax.slice_in_dim(padded, 1 + t, 1 + t + n_in, axis=axis)
+        out = out + jnp.expand_dims(shifted, axis + 1) * jnp.asarray(weights.reshape(weights.shape + trailing), x.dtype)
+    return out.reshape(x.shape[:axis] + (n_out,) + x.shape[axis + 1 :])
+
+
+def resize_bilinear(x: jax.Array, size: Sequence[int], *, align_corners: bool) -> jax.Array:
+    """``F.interpolate(mode="bilinear")`` for NHWC, either corner convention, one axis after the other.
+
+    ``jax.image.resize`` only has half-pixel centres (align_corners=False). Upsampling by an integer
+    factor is written as at most three shifted slices times per-position weights, interleaved by a
+    reshape: no gather (whose backward pass is a scatter-add) and no mostly-zero matmul; on SCU-Net
+    this measured faster than the matmul form in inference and training. Other sizes apply PyTorch's
+    interpolation matrix as a matmul. Both are exact.
     """
     out_h, out_w = size
-    _, h, w, _ = x.shape
-    if (out_h, out_w) == (h, w):
-        return x
-    mh = jnp.asarray(_interpolation_matrix(h, out_h, align_corners), x.dtype)
-    mw = jnp.asarray(_interpolation_matrix(w, out_w, align_corners), x.dtype)
-    x = jnp.einsum("oh,bhwc->bowc", mh, x)
-    return jnp.einsum("pw,bowc->bopc", mw, x)
+    return _resize_axis(_resize_axis(x, 1, out_h, align_corners), 2, out_w, align_corners)
 
 
 class SqueezeExcite(nnx.Module):
