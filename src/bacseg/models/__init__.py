@@ -9,6 +9,7 @@ from bacseg.models import linknet  # noqa: F401
 from bacseg.models import erfnet  # noqa: F401
 from bacseg.models import esnet  # noqa: F401
 from bacseg.models import fastscnn  # noqa: F401
+from bacseg.models import scunet  # noqa: F401
 from bacseg.models import cgnet  # noqa: F401
 from bacseg.models import dabnet  # noqa: F401
 from bacseg.models import edanet  # noqa: F401
