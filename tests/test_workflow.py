@@ -98,3 +98,15 @@ def test_smoke_run_records_its_config_and_versions(smoke_run):
     provenance = json.loads((smoke_run / "provenance.json").read_text())
     assert provenance["config"]["patches"]["size"] == smoke["patches"]["size"]
     assert provenance["packages"]["jax"] and provenance["packages"]["snakemake"]
+
+
+@pytest.mark.parametrize("name", ["smoke", "paper", "real_data"])
+def test_alternative_configs_validate(name):
+    """Each shipped config, merged over config.yaml as Snakemake merges it, satisfies the schema."""
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text()))
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    assert config["patches"]["size"] % 32 == 0

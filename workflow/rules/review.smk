@@ -9,11 +9,12 @@ rule data_review:
         patch_index="results/patches/index.csv",
         counts="results/patches/counts.json",
     output:
-        notebook=report("results/notebooks/data_review.ipynb", category="Review", caption="../report/data_review.rst"),
+        counts=report("results/review/data_counts.csv", category="Review", caption="../report/data_review.rst"),
     params:
         patch_size=config["patches"]["size"],
     log:
-        notebook="results/logs/data_review.ipynb",
+        # The executed notebook, kept for reading.
+        notebook="results/notebooks/data_review.ipynb",
     conda:
         "../../envs/figures.yaml"
     notebook:
