@@ -1,4 +1,4 @@
-"""One breast as it is between exams: size, density, vessels, benign calcifications.
+"""One breast as it is between exams: size, density, vessels, benign calcifications, fibrous strands.
 
 Everything here is view-independent and lives in the canonical frame (see geometry.py), so the CC
 and MLO of one breast, and its yearly exams, show the same vessels and the same calcifications.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bacseg.synthetic.lookalikes import Lookalike, scatter_lookalikes
+from bacseg.synthetic.stroma import Strand, grow_strands
 from bacseg.synthetic.texture import DENSE_FRACTION_RANGE, draw_density_class
 from bacseg.synthetic.vessels import Vessel, calcified_samples, calcium_mass_mg, grow_vessels
 
@@ -22,6 +23,7 @@ class Breast:
     dense_fraction: float
     vessels: list[Vessel]
     lookalikes: list[Lookalike]
+    strands: list[Strand]
 
     def calcified(self, burden: float) -> list[np.ndarray]:
         """Per vessel, which samples are calcified at ``burden`` (calcified fraction of arterial length)."""
@@ -42,4 +44,4 @@ def draw_breast(
     dense_fraction = rng.uniform(*DENSE_FRACTION_RANGE[density_class])
     vessels = grow_vessels(rng, size_mm)
     lookalikes = scatter_lookalikes(rng, vessels, size_mm) if rng.random() < lookalike_probability else []
-    return Breast(size_mm, density_class, dense_fraction, vessels, lookalikes)
+    return Breast(size_mm, density_class, dense_fraction, vessels, lookalikes, grow_strands(rng, size_mm))

@@ -106,8 +106,12 @@ class BreastMaps:
     disc_x: np.ndarray  # canonical disc coordinates, float32
     disc_y: np.ndarray
     breast: np.ndarray  # inside the skin outline (bool)
-    pectoral: np.ndarray  # pectoral muscle (bool, MLO only)
+    pectoral_depth: np.ndarray  # > 0 inside the pectoral muscle, growing to 1 at the image corner (MLO)
     skin_depth_mm: np.ndarray  # distance inside the skin outline, mm of breast (float32)
+
+    @property
+    def pectoral(self) -> np.ndarray:
+        return self.pectoral_depth > 0
 
     @property
     def foreground(self) -> np.ndarray:
@@ -136,9 +140,9 @@ def breast_maps(geometry: ViewGeometry, x: np.ndarray, y: np.ndarray) -> BreastM
     rows, columns = geometry.shape
     in_image = (x >= 0) & (x <= columns - 1) & (y >= 0) & (y <= rows - 1)
     breast = (relative_radius <= 1.0) & in_image
-    pectoral = np.zeros_like(breast)
+    pectoral_depth = np.float32(-1.0)
     if geometry.pectoral is not None:
         top_x, left_y = geometry.pectoral
         s, t = x / np.float32(top_x), y / np.float32(left_y)
-        pectoral = ((s + t - np.float32(0.35) * s * t) <= 1.0) & in_image  # slightly convex, as the muscle bulges
-    return BreastMaps(u, v, breast, np.broadcast_to(pectoral, breast.shape), skin_depth_mm)
+        pectoral_depth = np.where(in_image, np.float32(1.0) - (s + t - np.float32(0.35) * s * t), np.float32(-1.0))
+    return BreastMaps(u, v, breast, np.broadcast_to(pectoral_depth, breast.shape), skin_depth_mm)

@@ -3,7 +3,7 @@
 Letters are drawn from a built-in stroke font (no font file can change the bytes): each stroke is a
 one-pixel, 8-connected centre-line widened by a disk of about a third of the radius of the paper's
 label-removing opening (disk(10) at 0.07 mm, i.e. 0.7 mm), so that opening, scaled to the pixel
-spacing, erases them at any image scale while the letters stay 6-10 mm tall and legible.
+spacing, erases them at any image scale while the letters stay 10-16 mm tall and legible.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def place_label(
     5 mm clear of ``foreground``; all False when no corner has room."""
     rows, columns = foreground.shape
     stroke_radius = int(0.35 * OPENING_RADIUS_MM / spacing_mm)
-    raster = text_mask(text, rng.uniform(6.0, 10.0) / spacing_mm, stroke_radius, angle_deg=rng.uniform(-35.0, 0.0))
+    raster = text_mask(text, rng.uniform(10.0, 16.0) / spacing_mm, stroke_radius, angle_deg=rng.uniform(-35.0, 0.0))
     height, width = raster.shape
     margin = int(np.ceil(5.0 / spacing_mm))
     left = columns - width - margin if chest_wall_on_left else margin

@@ -24,8 +24,8 @@ from bacseg.synthetic.texture import dense_threshold, glandular_fraction, power_
 from bacseg.synthetic.vessels import STEP_MM, Vessel, calcium_mass_mg, runs
 
 # Display levels (fractions of the stored range).
-FAT, DENSE, PECTORAL, SKIN = 0.30, 0.62, 0.68, 0.10
-VESSEL_CONTRAST, CALCIFICATION_CONTRAST, LABEL_LEVEL = 0.06, 0.4, 0.93
+FAT, DENSE, PECTORAL, SKIN = 0.30, 0.56, 0.66, 0.10
+VESSEL_CONTRAST, STRAND_CONTRAST, CALCIFICATION_CONTRAST, LABEL_LEVEL = 0.06, 0.06, 0.4, 0.93
 NOISE_SD = 0.008
 THICKNESS_RIM_MM = 12.0  # the compressed breast thins towards the skin over this distance
 SKIN_MM = 1.5
@@ -81,14 +81,16 @@ def synthesize_mammogram(
     calcified = breast.calcified(burden)
     vessel_points = [geometry.to_image(v.disc_points) for v in breast.vessels]
     visible = [_inside(geometry, points) for points in vessel_points]
-    vessel_layer, bac_layer = _vessel_layers(geometry, breast.vessels, vessel_points, calcified)
+    soft_layer, bac_layer = _vessel_layers(geometry, breast.vessels, vessel_points, calcified)
+    soft_layer *= np.float32(VESSEL_CONTRAST)  # faint soft tissue: vessels and fibrous strands
+    soft_layer += np.float32(STRAND_CONTRAST) * _strand_layer(geometry, breast)
     lookalike_layer = _lookalike_layer(geometry, breast)
 
     # Pixel-wise compositing in bands of rows, so that temporaries stay in cache (3x faster at full size).
     threshold = _dense_threshold(geometry, noise, breast.dense_fraction)
     max_value = 2**bits_stored - 1
     pixels = np.empty(shape, dtype=np.uint16)
-    foreground = np.empty(shape, dtype=bool)
+    foreground, bac_mask, lookalike_mask = (np.empty(shape, dtype=bool) for _ in range(3))
     columns = np.arange(shape[1], dtype=np.float32)[None, :]
     flip = slice(None, None, -1) if laterality == "R" else slice(None)
     for top in range(0, shape[0], _BAND_ROWS):
@@ -99,23 +101,22 @@ def synthesize_mammogram(
         bac_layer[band] *= inside
         lookalike_layer[band] *= inside
         image = _parenchyma(noise[band], maps, threshold, thickness)
-        image += np.float32(VESSEL_CONTRAST) * vessel_layer[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
+        image += soft_layer[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
         image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac_layer[band] + lookalike_layer[band], np.float32(1.3))
         image += _acquisition_noise(rng, image.shape)
         image *= inside
         np.clip(image, 0.0, 1.0, out=image)
         pixels[band] = np.rint(image * np.float32(max_value))[:, flip]
         foreground[band] = inside[:, flip]
+        bac_mask[band] = (bac_layer[band] > TRUTH_LEVEL)[:, flip]
+        lookalike_mask[band] = (lookalike_layer[band] > TRUTH_LEVEL)[:, flip]
 
     polylines = _centrelines(geometry, breast.vessels, vessel_points, calcified, visible)
-    bac_mask = bac_layer > TRUTH_LEVEL
-    lookalike_mask = lookalike_layer > TRUTH_LEVEL
     truth = _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask, foreground)
     truth["n_lookalikes"] = sum(bool(_inside(geometry, geometry.to_image(la.strokes.reshape(-1, 2))).any()) for la in breast.lookalikes)
     truth["n_polylines"] = len(polylines)
     truth["chest_wall_offset"] = chest_wall_offset
     if laterality == "R":
-        bac_mask, lookalike_mask = bac_mask[:, ::-1], lookalike_mask[:, ::-1]
         polylines = [np.column_stack([shape[1] - 1 - p[:, 0], p[:, 1]]) for p in polylines]
     label_mask = place_label(foreground, laterality + view, spacing_mm, chest_wall_on_left=laterality == "L", rng=rng)
     pixels[label_mask] = round(LABEL_LEVEL * max_value)
@@ -124,8 +125,8 @@ def synthesize_mammogram(
         pixels=pixels,
         bits_stored=bits_stored,
         spacing_mm=spacing_mm,
-        bac_mask=np.ascontiguousarray(bac_mask),
-        lookalike_mask=np.ascontiguousarray(lookalike_mask),
+        bac_mask=bac_mask,
+        lookalike_mask=lookalike_mask,
         foreground=foreground,
         label_mask=label_mask,
         polylines=polylines,
@@ -161,9 +162,10 @@ def _parenchyma(noise: np.ndarray, maps: BreastMaps, threshold: float, thickness
     glandular *= np.clip(maps.skin_depth_mm * np.float32(1 / 6.0), 0.0, 1.0)  # subcutaneous fat
     tissue = (np.float32(FAT) + np.float32(DENSE - FAT) * glandular) * (np.float32(0.35) + np.float32(0.65) * thickness)
     tissue += np.float32(SKIN) * np.clip(np.float32(1.0) - maps.skin_depth_mm * np.float32(1 / SKIN_MM), 0.0, 1.0)
-    if maps.pectoral.any():
-        muscle = np.float32(PECTORAL) * (np.float32(1.0) + np.float32(0.05) * noise)
-        tissue[maps.pectoral] = np.maximum(muscle, tissue)[maps.pectoral]
+    if maps.pectoral.any():  # brighter towards the axilla, with a soft edge where the muscle thins out
+        depth = np.clip(maps.pectoral_depth, 0.0, 1.0)
+        muscle = np.float32(PECTORAL) * (np.float32(0.9) + np.float32(0.2) * depth + np.float32(0.04) * noise)
+        tissue += np.minimum(depth * np.float32(15.0), 1.0) * np.maximum(muscle - tissue, 0.0)
     return tissue
 
 
@@ -237,6 +239,15 @@ def _lookalike_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
         ends = geometry.to_image(lookalike.strokes.reshape(-1, 2)).reshape(-1, 2, 2)
         for stroke, sigma, peak in zip(ends, lookalike.sigma_mm * px_per_mm, lookalike.peak):
             stamps.append(polyline_stamps(stroke, np.full(2, sigma), np.full(2, peak)))
+    return splat(geometry.shape, *_concatenate(stamps))
+
+
+def _strand_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
+    px_per_mm = geometry.px_per_mm()
+    stamps = [
+        polyline_stamps(geometry.to_image(s.disc_points), np.full(len(s.disc_points), s.sigma_mm * px_per_mm), np.full(len(s.disc_points), s.peak))
+        for s in breast.strands
+    ]
     return splat(geometry.shape, *_concatenate(stamps))
 
 

@@ -51,7 +51,7 @@ def dense_threshold(tissue: np.ndarray, dense_fraction: float) -> float:
     return float(np.quantile(tissue, 1.0 - dense_fraction)) if tissue.size else 0.0
 
 
-def glandular_fraction(tissue: np.ndarray, threshold: float, sharpness: float = 1.5) -> np.ndarray:
+def glandular_fraction(tissue: np.ndarray, threshold: float, sharpness: float = 1.0) -> np.ndarray:
     """Glandular tissue fraction in [0, 1]: ``tissue`` (noise plus a central prior) soft-thresholded at the
     dense threshold. The threshold is soft so that the texture keeps its power law."""
     return np.float32(1.0) / (np.float32(1.0) + np.exp(np.float32(-sharpness) * (tissue - np.float32(threshold))))

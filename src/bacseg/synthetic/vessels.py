@@ -75,8 +75,8 @@ def _vessel(rng, start_mm, heading, radius_mm, length_mm, breast_size_mm) -> Ves
     s = np.arange(n) * STEP_MM
     theta = heading + 0.35 * _smooth_unit_noise(rng, n, 12.0)
     centre = start_mm + np.cumsum(np.stack([np.cos(theta), np.sin(theta)], axis=1), axis=0) * STEP_MM
-    meander = rng.uniform(0.2, 1.0) * (1 + 0.5 * _smooth_unit_noise(rng, n, 8.0))
-    meander *= np.sin(2 * np.pi * s / rng.uniform(4.0, 9.0) + rng.uniform(0, 2 * np.pi))
+    meander = rng.uniform(0.1, 0.5) * (1 + 0.5 * _smooth_unit_noise(rng, n, 8.0))
+    meander *= np.sin(2 * np.pi * s / rng.uniform(6.0, 14.0) + rng.uniform(0, 2 * np.pi))
     points = centre + meander[:, None] * np.stack([-np.sin(theta), np.cos(theta)], axis=1)
     disc = points / np.asarray(breast_size_mm)
     outside = np.flatnonzero(np.hypot(disc[:, 0], disc[:, 1]) > 0.96)

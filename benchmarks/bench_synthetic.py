@@ -1,0 +1,89 @@
+"""Speed and memory of generating one synthetic mammogram, at the paper's full size and at the default
+scale; one JSON object per line. Each repeat draws a new breast (MLO, BAC burden 0.3), so vessel and
+calcification counts vary a little between repeats, as they do in a cohort.
+
+    python benchmarks/bench_synthetic.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from bacseg.io.dicom import MammogramHeader, write_mammogram
+from bacseg.synthetic import draw_breast, synthesize_mammogram
+from bacseg.synthetic.geometry import PAPER_SPACING_MM, image_shape
+
+SCALES = {"full (paper)": 1.0, "default config": 0.25}
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())  # fmt: skip
+    return f"{platform.system()} {platform.machine()}, {model}, nproc={len(os.sched_getaffinity(0))}"
+
+
+def measure(what: str, size: tuple[int, int], function, repeats: int, **extra) -> dict:
+    """Median wall and CPU seconds over ``repeats`` calls, and the peak traced memory of one more call."""
+    walls, cpus = [], []
+    for repeat in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        function(repeat)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    tracemalloc.start()
+    function(repeats)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {
+        "what": what,
+        "size": f"{size[0]}x{size[1]}",
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "cpu_s": round(statistics.median(cpus), 3),
+        "peak_memory_mb": round(peak / 2**20, 1),
+        "repeats": repeats,
+        "machine": machine(),
+        **extra,
+    }
+
+
+def synthesize(shape: tuple[int, int], spacing_mm: float, seed: int):
+    rng = np.random.default_rng(seed)
+    return synthesize_mammogram(rng, "MLO", "L", shape, spacing_mm, breast=draw_breast(rng), burden=0.3, bits_stored=14)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    results = []
+    for label, scale in SCALES.items():
+        shape, spacing_mm = image_shape("large", scale), PAPER_SPACING_MM / scale
+        results.append(measure(f"synthesize_mammogram, {label}", shape, lambda seed: synthesize(shape, spacing_mm, seed),
+                               args.repeats, scale=scale))  # fmt: skip
+        image = synthesize(shape, spacing_mm, 0)
+        header = MammogramHeader(
+            path=Path("bench.dcm"), patient_id="SYN-BENCH", study_date="20200101", laterality="L", view="MLO",
+            rows=shape[0], columns=shape[1], pixel_spacing_mm=spacing_mm, photometric="MONOCHROME2", bits_stored=14,
+            study_uid="2.25.1", series_uid="2.25.2", sop_instance_uid="2.25.3",
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "bench.dcm"
+            results.append(measure(f"write_mammogram (DICOM MG), {label}", shape,
+                                   lambda _: write_mammogram(path, image.pixels, header), args.repeats, scale=scale))  # fmt: skip
+    for row in results:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
