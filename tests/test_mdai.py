@@ -99,7 +99,8 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_rasterized_polyline_is_connected_and_clipped():
-    mask = rasterize_polylines([np.array([[0.0, 0.0], [9.0, 0.0], [9.0, 4.0]]), np.array([[-5.0, 8.0], [3.0, 8.0]])], (10, 12))
+    polylines = [np.array([[0.0, 0.0], [9.0, 0.0], [9.0, 4.0]]), np.array([[-5.0, 8.0], [3.0, 8.0]])]
+    mask = rasterize_polylines(polylines, (10, 12))
     assert mask[0, :10].all() and mask[:5, 9].all()
     assert mask[8, :4].all() and not mask[8, 4:].any()
     assert mask.sum() == 10 + 4 + 4

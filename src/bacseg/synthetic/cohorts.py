@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from bacseg.io.dicom import MammogramHeader, write_mammogram
 from bacseg.io.mdai import AnnotatedImage, write_export
@@ -36,9 +37,10 @@ from bacseg.synthetic.vessels import CALCIUM_MG_PER_MM3
 VIEWS = (("L", "CC"), ("L", "MLO"), ("R", "CC"), ("R", "MLO"))
 _SUBJECT, _BREAST, _EXAM, _IMAGE, _CT = range(5)  # random stream kinds
 _LAST_EXAM_YEAR = 2020
+TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE = 255, 128  # values in the truth mask PNGs (0 elsewhere)
 TRUTH_COLUMNS = [
     "cohort", "patient_id", "study_date", "exam_index", "years_since_first_exam", "laterality", "view",
-    "study_instance_uid", "series_instance_uid", "sop_instance_uid", "dicom_path", "annotated",
+    "study_instance_uid", "series_instance_uid", "sop_instance_uid", "dicom_path", "truth_mask_path", "annotated",
     "rows", "columns", "pixel_spacing_mm", "bits_stored", "photometric", "detector",
     "has_bac", "bac_area_px", "bac_area_mm2", "calcified_length_mm", "calcium_mass_mg",
     "breast_calcium_mass_mg", "burden", "n_polylines", "n_lookalikes", "breast_area_px", "breast_area_mm2",
@@ -88,6 +90,11 @@ class ImagePlan:
         """Relative to the cohort folder: dicom/<PatientID>/<StudyDate>/<laterality><view>.dcm."""
         return f"dicom/{self.patient_id}/{self.study_date}/{self.laterality}{self.view}.dcm"
 
+    @property
+    def truth_mask_path(self) -> str:
+        """Relative to the cohort folder, beside the DICOM tree: truth_masks/<...>/<laterality><view>.png."""
+        return f"truth_masks/{self.patient_id}/{self.study_date}/{self.laterality}{self.view}.png"
+
 
 def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers: int = 1) -> None:
     """Write synthetic cohort ``cohort`` ("A" | "B" | "C") under ``out_dir``.
@@ -95,7 +102,8 @@ def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers
     ``config`` is the cohort's section of the workflow config; its keys, meanings and per-cohort defaults
     are ``bacseg.synthetic.config.KEYS``. Writes ``dicom/<PatientID>/<StudyDate>/<lat><view>.dcm``,
     ``annotations.json`` (MD.ai export of the annotated images: BAC centre-lines, or the global "No BAC"
-    label), ``truth.csv`` (one row per image, TRUTH_COLUMNS) and, for cohort B, ``breast_ct.csv``
+    label), ``truth_masks/...png`` (the exact calcified pixels: TRUTH_MASK_BAC, benign look-alikes:
+    TRUTH_MASK_LOOKALIKE, else 0), ``truth.csv`` (one row per image, TRUTH_COLUMNS) and, for cohort B, ``breast_ct.csv``
     (patient_id, ct_calcified_voxels, ct_calcium_mass_mg). The same ``seed`` gives the same bytes, for
     any number of ``workers`` (processes).
     """
@@ -184,7 +192,8 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
     """Synthesize one planned image, write its DICOM file; return its truth row and annotation."""
     key = COHORT_INDEX[plan.cohort]
     side = "LR".index(plan.laterality)
-    breast = draw_breast(rng_for(seed, key, plan.subject, _BREAST, side), plan.lookalike_probability, plan.density_class)
+    breast_rng = rng_for(seed, key, plan.subject, _BREAST, side)
+    breast = draw_breast(breast_rng, plan.lookalike_probability, plan.density_class)
     shape = image_shape(plan.detector, plan.scale)
     spacing_mm = PAPER_SPACING_MM / plan.scale
     image = synthesize_mammogram(
@@ -225,6 +234,11 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
         StudyID=f"{plan.exam + 1}",
         InstanceNumber=plan.view_index + 1,
     )
+    truth_mask = np.zeros(shape, dtype=np.uint8)
+    truth_mask[image.lookalike_mask] = TRUTH_MASK_LOOKALIKE
+    truth_mask[image.bac_mask] = TRUTH_MASK_BAC
+    (out_dir / plan.truth_mask_path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(truth_mask).save(out_dir / plan.truth_mask_path, compress_level=6)
     row = {
         **image.truth,
         "cohort": plan.cohort,
@@ -242,6 +256,7 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
         "series_instance_uid": plan.series_uid,
         "sop_instance_uid": plan.sop_uid,
         "dicom_path": plan.dicom_path,
+        "truth_mask_path": plan.truth_mask_path,
         "rows": shape[0],
         "columns": shape[1],
         "pixel_spacing_mm": spacing_mm,

@@ -9,24 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 # key: (meaning, default for A, B, C)
+# fmt: off
 KEYS = {
     "n_subjects": ("number of subjects (paper: A 216, B 10, C 26)", (24, 10, 5)),
-    "images_per_subject": ("[min, max] views per subject drawn from one exam's four (A only)", ([2, 4], [4, 4], [4, 4])),
+    "images_per_subject": ("[min, max] views per subject drawn from one exam's four (A only)",
+                           ([2, 4], [4, 4], [4, 4])),
     "exams_per_subject": ("[min, max] yearly exams per subject (C only; A and B have one)", ([1, 1], [1, 1], [5, 12])),
     "scale": ("image size relative to the paper's 4096x3328 / 3328x2560 at 0.07 mm", (0.25, 0.25, 0.25)),
     "large_detector_fraction": ("fraction of exams on the 4096x3328 detector (else 3328x2560)", (0.6, 0.6, 0.6)),
     "bits_stored": ("stored bit depths, one drawn per exam", ([12, 14], [12, 14], [12, 14])),
     "monochrome1_fraction": ("fraction of exams stored MONOCHROME1 (inverted)", (0.2, 0.2, 0.2)),
     "bac_fraction": ("fraction of subjects with breast arterial calcification", (0.8, 1.0, 1.0)),
-    "burden_range": ("[min, max] calcified fraction of arterial length of a subject with BAC (C: at the first exam)", ([0.03, 0.6], [0.03, 0.6], [0.08, 0.25])),
-    "burden_growth_per_year": ("[min, max] yearly growth of that fraction (C only)", ([0.0, 0.0], [0.0, 0.0], [0.01, 0.03])),
+    "burden_range": ("[min, max] calcified fraction of arterial length of a subject with BAC (C: at the first exam)",
+                     ([0.03, 0.6], [0.03, 0.6], [0.08, 0.25])),
+    "burden_growth_per_year": ("[min, max] yearly growth of that fraction (C only)",
+                               ([0.0, 0.0], [0.0, 0.0], [0.01, 0.03])),
     "lookalike_fraction": ("fraction of breasts with benign look-alike calcifications", (0.5, 0.5, 0.5)),
     "annotated_fraction": ("fraction of images in the MD.ai export", (0.9, 1.0, 1.0)),
-    "magnification_range": ("[min, max] per-image magnification (positioning, compression)", ([0.92, 1.12], [0.92, 1.12], [0.85, 1.15])),
-    "chest_wall_offset_range": ("[min, max] fraction of the breast left outside the field", ([0.0, 0.12], [0.0, 0.12], [0.0, 0.08])),
+    "magnification_range": ("[min, max] per-image magnification (positioning, compression)",
+                            ([0.92, 1.12], [0.92, 1.12], [0.85, 1.15])),
+    "chest_wall_offset_range": ("[min, max] fraction of the breast left outside the field",
+                                ([0.0, 0.12], [0.0, 0.12], [0.0, 0.08])),
     "ct_voxel_mm": ("breast-CT voxel edge, for the calcified voxel count (B only)", (0.3, 0.3, 0.3)),
     "ct_relative_noise": ("relative SD of the breast-CT measurements (B only)", (0.1, 0.1, 0.1)),
 }
+# fmt: on
+_FRACTIONS = ("large_detector_fraction", "monochrome1_fraction", "bac_fraction", "lookalike_fraction",
+              "annotated_fraction")
 _COHORTS = ("A", "B", "C")
 
 
@@ -80,7 +89,7 @@ class CohortConfig:
             fail("scale", "must be in (0, 1]")
         if not self.bits_stored or any(b not in (10, 12, 14, 16) for b in self.bits_stored):
             fail("bits_stored", "must list bit depths among 10, 12, 14, 16")
-        for key in ("large_detector_fraction", "monochrome1_fraction", "bac_fraction", "lookalike_fraction", "annotated_fraction"):
+        for key in _FRACTIONS:
             if not 0 <= getattr(self, key) <= 1:
                 fail(key, "must be a fraction in [0, 1]")
         for key, low_limit, high_limit in (

@@ -75,7 +75,8 @@ def draw_view_geometry(
     reach_below = np.hypot(half_height, shear * depth)
     room_below = rows - centre_y - (0.03 if view == "CC" else 0.05) * rows
     room_above = centre_y - 0.03 * rows if view == "CC" else np.inf
-    shrink = min(1.0, room_below / reach_below, room_above / reach_below, 0.8 * columns / (depth * (1 - chest_wall_offset)))
+    room_right = 0.8 * columns / (depth * (1 - chest_wall_offset))  # keep the far corners free for the label
+    shrink = min(1.0, room_below / reach_below, room_above / reach_below, room_right)
     depth, half_height = depth * shrink, half_height * shrink
     centre_x = -chest_wall_offset * depth
     matrix = ((depth, 0.0), (shear * depth, half_height))

@@ -35,7 +35,8 @@ def text_mask(text: str, height_px: float, stroke_radius_px: int, angle_deg: flo
     for index, letter in enumerate(text):
         if letter not in _GLYPHS:
             raise ValueError(f"no glyph for {letter!r}; the font has {''.join(sorted(_GLYPHS))}")
-        strokes += [((np.asarray(stroke, dtype=float) + (index * _ADVANCE, 0)) * unit) @ rotation for stroke in _GLYPHS[letter]]
+        for stroke in _GLYPHS[letter]:
+            strokes.append(((np.asarray(stroke, dtype=float) + (index * _ADVANCE, 0)) * unit) @ rotation)
     origin = np.concatenate(strokes).min(axis=0)
     strokes = [np.rint(stroke - origin).astype(int) + stroke_radius_px + 1 for stroke in strokes]
     size = np.concatenate(strokes).max(axis=0) + stroke_radius_px + 2

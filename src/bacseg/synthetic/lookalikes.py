@@ -34,8 +34,8 @@ def scatter_lookalikes(
     """1-8 benign calcifications (rods, punctate clusters, coarse blobs) away from the vessels."""
     size = np.asarray(breast_size_mm)
     vessel_tree = cKDTree(np.concatenate([v.disc_points for v in vessels]) * size) if vessels else None
-    makers = [_rod] * int(rng.integers(0, 5)) + [_cluster] * int(rng.integers(0, 3)) + [_coarse] * int(rng.integers(0, 2))
-    makers = makers or [_cluster]
+    counts = {_rod: rng.integers(0, 5), _cluster: rng.integers(0, 3), _coarse: rng.integers(0, 2)}
+    makers = [make for make, count in counts.items() for _ in range(count)] or [_cluster]
     found = []
     for make in makers:
         for _ in range(50):

@@ -1,13 +1,13 @@
 """One synthetic mammogram with exact ground truth.
 
-Composes the pieces: the breast's projection into the view (geometry), parenchyma (texture), vessels
-and their calcified stretches (vessels, render), benign look-alikes, acquisition noise and a burned-in
-view label. The image is built in display units (0 = background, 1 = brightest) with the chest wall on
-the left, mirrored for right breasts, and quantised to the stored bit depth.
+Composes the pieces: the breast's projection into the view (geometry), parenchyma (texture), fibrous
+strands (stroma), vessels with their calcification and the reader's centre-lines (arteries), benign
+look-alikes, acquisition noise and a burned-in view label. The image is built in display units
+(0 = background, 1 = brightest) with the chest wall on the left, mirrored for right breasts, and
+quantised to the stored bit depth.
 
 The truth mask is where the rendered calcification alone exceeds half its nominal peak, so "calcified
-pixel" has one exact meaning; BAC centre-lines are the calcified samples of each artery, grouped into
-one polyline per stretch without a >= 1 cm uncalcified gap, as a reader would draw them in MD.ai.
+pixel" has one exact meaning, whatever the pattern or the scale.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from bacseg.synthetic.anatomy import Breast, draw_breast
+from bacseg.synthetic.arteries import centrelines, vessel_layers
 from bacseg.synthetic.geometry import BreastMaps, ViewGeometry, breast_maps, draw_view_geometry
 from bacseg.synthetic.labels import place_label
-from bacseg.synthetic.render import polyline_stamps, splat
+from bacseg.synthetic.render import arc_length, concatenate_stamps, polyline_stamps, splat
 from bacseg.synthetic.texture import dense_threshold, glandular_fraction, power_law_noise
-from bacseg.synthetic.vessels import STEP_MM, Vessel, calcium_mass_mg, runs
+from bacseg.synthetic.vessels import calcium_mass_mg
 
 # Display levels (fractions of the stored range).
 FAT, DENSE, PECTORAL, SKIN = 0.30, 0.56, 0.66, 0.10
@@ -29,8 +30,6 @@ VESSEL_CONTRAST, STRAND_CONTRAST, CALCIFICATION_CONTRAST, LABEL_LEVEL = 0.06, 0.
 NOISE_SD = 0.008
 THICKNESS_RIM_MM = 12.0  # the compressed breast thins towards the skin over this distance
 SKIN_MM = 1.5
-NEW_POLYLINE_GAP_MM = 10.0  # a new polyline after >= 1 cm of uncalcified vessel
-VERTEX_SPACING_MM = 2.0  # how often a reader clicks along a calcified stretch
 TRUTH_LEVEL = 0.5  # calcified where the calcification layer exceeds half its nominal peak
 _BAND_ROWS = 128
 
@@ -77,49 +76,18 @@ def synthesize_mammogram(
         raise ValueError(f"laterality must be L or R, got {laterality!r}")
     breast = breast if breast is not None else draw_breast(rng)
     geometry = draw_view_geometry(rng, view, shape, spacing_mm, breast.size_mm, magnification, chest_wall_offset)
-    noise = power_law_noise(rng, shape, spacing_mm / geometry.magnification)
     calcified = breast.calcified(burden)
     vessel_points = [geometry.to_image(v.disc_points) for v in breast.vessels]
     visible = [_inside(geometry, points) for points in vessel_points]
-    soft_layer, bac_layer = _vessel_layers(geometry, breast.vessels, vessel_points, calcified)
-    soft_layer *= np.float32(VESSEL_CONTRAST)  # faint soft tissue: vessels and fibrous strands
-    soft_layer += np.float32(STRAND_CONTRAST) * _strand_layer(geometry, breast)
-    lookalike_layer = _lookalike_layer(geometry, breast)
-
-    # Pixel-wise compositing in bands of rows, so that temporaries stay in cache (3x faster at full size).
-    threshold = _dense_threshold(geometry, noise, breast.dense_fraction)
-    max_value = 2**bits_stored - 1
-    pixels = np.empty(shape, dtype=np.uint16)
-    foreground, bac_mask, lookalike_mask = (np.empty(shape, dtype=bool) for _ in range(3))
-    columns = np.arange(shape[1], dtype=np.float32)[None, :]
-    flip = slice(None, None, -1) if laterality == "R" else slice(None)
-    for top in range(0, shape[0], _BAND_ROWS):
-        band = slice(top, min(top + _BAND_ROWS, shape[0]))
-        maps = breast_maps(geometry, columns, np.arange(band.start, band.stop, dtype=np.float32)[:, None])
-        inside = maps.foreground
-        thickness = _thickness(maps.skin_depth_mm)
-        bac_layer[band] *= inside
-        lookalike_layer[band] *= inside
-        image = _parenchyma(noise[band], maps, threshold, thickness)
-        image += soft_layer[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
-        image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac_layer[band] + lookalike_layer[band], np.float32(1.3))
-        image += _acquisition_noise(rng, image.shape)
-        image *= inside
-        np.clip(image, 0.0, 1.0, out=image)
-        pixels[band] = np.rint(image * np.float32(max_value))[:, flip]
-        foreground[band] = inside[:, flip]
-        bac_mask[band] = (bac_layer[band] > TRUTH_LEVEL)[:, flip]
-        lookalike_mask[band] = (lookalike_layer[band] > TRUTH_LEVEL)[:, flip]
-
-    polylines = _centrelines(geometry, breast.vessels, vessel_points, calcified, visible)
+    layers = _layers(rng, geometry, breast, vessel_points, calcified)
+    pixels, foreground, bac_mask, lookalike_mask = _composite(rng, geometry, breast, layers, bits_stored, laterality)
+    polylines = centrelines(geometry, breast.vessels, vessel_points, calcified, visible)
     truth = _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask, foreground)
-    truth["n_lookalikes"] = sum(bool(_inside(geometry, geometry.to_image(la.strokes.reshape(-1, 2))).any()) for la in breast.lookalikes)
-    truth["n_polylines"] = len(polylines)
-    truth["chest_wall_offset"] = chest_wall_offset
+    truth.update(n_polylines=len(polylines), chest_wall_offset=chest_wall_offset)
     if laterality == "R":
         polylines = [np.column_stack([shape[1] - 1 - p[:, 0], p[:, 1]]) for p in polylines]
     label_mask = place_label(foreground, laterality + view, spacing_mm, chest_wall_on_left=laterality == "L", rng=rng)
-    pixels[label_mask] = round(LABEL_LEVEL * max_value)
+    pixels[label_mask] = round(LABEL_LEVEL * (2**bits_stored - 1))
     truth["label_present"] = bool(label_mask.any())
     return SyntheticMammogram(
         pixels=pixels,
@@ -132,6 +100,55 @@ def synthesize_mammogram(
         polylines=polylines,
         truth=truth,
     )
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """Full-image float32 layers in the left-breast orientation."""
+
+    noise: np.ndarray  # power-law parenchyma noise, unit variance
+    soft: np.ndarray  # faint soft tissue (vessels, fibrous strands), display units
+    bac: np.ndarray  # calcification, 1 = nominal peak
+    lookalike: np.ndarray  # benign calcification, 1 = nominal peak
+
+
+def _layers(rng, geometry: ViewGeometry, breast: Breast, vessel_points, calcified) -> _Layers:
+    noise = power_law_noise(rng, geometry.shape, geometry.spacing_mm / geometry.magnification)
+    soft, bac = vessel_layers(geometry, breast.vessels, vessel_points, calcified)
+    soft *= np.float32(VESSEL_CONTRAST)
+    soft += np.float32(STRAND_CONTRAST) * _strand_layer(geometry, breast)
+    return _Layers(noise, soft, bac, _lookalike_layer(geometry, breast))
+
+
+def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bits_stored: int, laterality: str):
+    """Stored pixels and the foreground, calcification and look-alike masks, in the final orientation.
+
+    Works in bands of rows, so that the per-pixel temporaries stay in cache (3x faster at full size).
+    """
+    shape = geometry.shape
+    threshold = _dense_threshold(geometry, layers.noise, breast.dense_fraction)
+    max_value = np.float32(2**bits_stored - 1)
+    pixels = np.empty(shape, dtype=np.uint16)
+    foreground, bac_mask, lookalike_mask = (np.empty(shape, dtype=bool) for _ in range(3))
+    columns = np.arange(shape[1], dtype=np.float32)[None, :]
+    flip = slice(None, None, -1) if laterality == "R" else slice(None)
+    for top in range(0, shape[0], _BAND_ROWS):
+        band = slice(top, min(top + _BAND_ROWS, shape[0]))
+        maps = breast_maps(geometry, columns, np.arange(band.start, band.stop, dtype=np.float32)[:, None])
+        inside = maps.foreground
+        bac, lookalike = layers.bac[band] * inside, layers.lookalike[band] * inside
+        thickness = _thickness(maps.skin_depth_mm)
+        image = _parenchyma(layers.noise[band], maps, threshold, thickness)
+        image += layers.soft[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
+        image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac + lookalike, np.float32(1.3))
+        image += _acquisition_noise(rng, image.shape)
+        image *= inside
+        np.clip(image, 0.0, 1.0, out=image)
+        pixels[band] = np.rint(image * max_value)[:, flip]
+        foreground[band] = inside[:, flip]
+        bac_mask[band] = (bac > TRUTH_LEVEL)[:, flip]
+        lookalike_mask[band] = (lookalike > TRUTH_LEVEL)[:, flip]
+    return pixels, foreground, bac_mask, lookalike_mask
 
 
 def _thickness(skin_depth_mm: np.ndarray) -> np.ndarray:
@@ -181,57 +198,6 @@ def _inside(geometry: ViewGeometry, points: np.ndarray) -> np.ndarray:
     return breast_maps(geometry, pixel[:, 0], pixel[:, 1]).foreground
 
 
-def _vessel_layers(geometry: ViewGeometry, vessels: list[Vessel], vessel_points: list[np.ndarray], calcified):
-    """The soft-tissue vessel layer and the calcification layer, each with peak ~1 per structure."""
-    px_per_mm = geometry.px_per_mm()
-    soft, hard = [], []
-    for vessel, points, flags in zip(vessels, vessel_points, calcified):
-        radius = vessel.radius_mm * px_per_mm
-        soft.append(polyline_stamps(points, 0.55 * radius, np.ones(len(points))))
-        for start, stop in runs(flags):
-            hard.extend(_calcification_stamps(vessel, points, start, stop, px_per_mm))
-    return splat(geometry.shape, *_concatenate(soft)), splat(geometry.shape, *_concatenate(hard))
-
-
-def _calcification_stamps(vessel: Vessel, points: np.ndarray, start: int, stop: int, px_per_mm: float) -> list:
-    """Stamps of one calcified stretch in the vessel's pattern: tram-track walls, beads along alternate
-    walls, or dashed plaques. Breaks and brightness are the vessel's own, so they are stable over exams."""
-    span = slice(start, stop)
-    points, brightness = points[span], vessel.brightness[span]
-    radius = vessel.radius_mm[span] * px_per_mm
-    wall = vessel.wall_sigma_mm * px_per_mm
-    normal = _normals(points)
-    peak = np.where(_shown(vessel, start, stop), 0.8 + 0.2 * np.tanh(brightness), 0.0)  # > TRUTH_LEVEL where shown
-    if vessel.pattern == "tram":
-        walls = [points + side * radius[:, None] * normal for side in (-1, 1)]
-        return [polyline_stamps(wall_points, np.full(len(points), wall), peak) for wall_points in walls]
-    if vessel.pattern == "fragmented":
-        return [polyline_stamps(points, np.full(len(points), 1.5 * wall), peak)]
-    arc = vessel.arc_mm[span]
-    # beads on a fixed grid along the vessel, alternating walls, plus one at each end of the stretch
-    k = np.arange(np.ceil(arc[0] / vessel.bead_spacing_mm), np.floor(arc[-1] / vessel.bead_spacing_mm) + 1)
-    k = k[(k * vessel.bead_spacing_mm - arc[0] > 0.5) & (arc[-1] - k * vessel.bead_spacing_mm > 0.5)]
-    at = np.concatenate([[arc[0]], k * vessel.bead_spacing_mm, [arc[-1]]])
-    side = np.concatenate([[0.0], np.where(k % 2 == 0, -0.5, 0.5), [0.0]]) * np.interp(at, arc, radius)
-    centres = np.column_stack([np.interp(at, arc, points[:, i]) + side * np.interp(at, arc, normal[:, i]) for i in (0, 1)])
-    return [(centres[:, 0], centres[:, 1], np.full(len(at), 1.6 * wall), np.interp(at, arc, peak))]
-
-
-def _shown(vessel: Vessel, start: int, stop: int) -> np.ndarray:
-    """Samples of a calcified stretch where calcium shows: outside the breaks between fragments, and always
-    over its last millimetre at both ends, so that a stretch on the image is as long as its calcification."""
-    shown = ~vessel.broken[start:stop]
-    end = round(1.0 / STEP_MM)
-    shown[:end] = shown[-end:] = True
-    return shown
-
-
-def _normals(points: np.ndarray) -> np.ndarray:
-    tangent = np.gradient(points, axis=0)
-    tangent /= np.maximum(np.hypot(tangent[:, 0], tangent[:, 1]), 1e-9)[:, None]
-    return np.column_stack([-tangent[:, 1], tangent[:, 0]])
-
-
 def _lookalike_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
     px_per_mm = geometry.px_per_mm()
     stamps = []
@@ -239,63 +205,28 @@ def _lookalike_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
         ends = geometry.to_image(lookalike.strokes.reshape(-1, 2)).reshape(-1, 2, 2)
         for stroke, sigma, peak in zip(ends, lookalike.sigma_mm * px_per_mm, lookalike.peak):
             stamps.append(polyline_stamps(stroke, np.full(2, sigma), np.full(2, peak)))
-    return splat(geometry.shape, *_concatenate(stamps))
+    return splat(geometry.shape, *concatenate_stamps(stamps))
 
 
 def _strand_layer(geometry: ViewGeometry, breast: Breast) -> np.ndarray:
     px_per_mm = geometry.px_per_mm()
-    stamps = [
-        polyline_stamps(geometry.to_image(s.disc_points), np.full(len(s.disc_points), s.sigma_mm * px_per_mm), np.full(len(s.disc_points), s.peak))
-        for s in breast.strands
-    ]
-    return splat(geometry.shape, *_concatenate(stamps))
-
-
-def _concatenate(stamps: list) -> tuple[np.ndarray, ...]:
-    if not stamps:
-        return tuple(np.empty(0) for _ in range(4))
-    return tuple(np.concatenate(parts) for parts in zip(*stamps))
-
-
-def _centrelines(geometry: ViewGeometry, vessels, vessel_points, calcified, visible) -> list[np.ndarray]:
-    """BAC polylines: per artery, visible calcified stretches joined across gaps shorter than 1 cm (of image),
-    split where the vessel leaves the breast or the image; vertices every ~2 mm where calcium shows
-    (not in the short breaks between fragments), as a reader clicks them."""
-    gap_px = NEW_POLYLINE_GAP_MM / geometry.spacing_mm
-    vertex_px = VERTEX_SPACING_MM / geometry.spacing_mm
-    polylines = []
-    for vessel, points, flags, seen in zip(vessels, vessel_points, calcified, visible):
-        arc = _arc(points)
-        groups: list[list[tuple[int, int]]] = []
-        for start, stop in runs(flags & seen):
-            previous_stop = groups[-1][-1][1] if groups else None
-            if previous_stop is not None and arc[start] - arc[previous_stop - 1] < gap_px and seen[previous_stop:start].all():
-                groups[-1].append((start, stop))
-            else:
-                groups.append([(start, stop)])
-        for group in groups:
-            vertices = []
-            for start, stop in group:
-                shown = start + np.flatnonzero(_shown(vessel, start, stop))
-                _, first_in_bin = np.unique(np.floor((arc[shown] - arc[start]) / vertex_px), return_index=True)
-                vertices.extend(sorted(set(shown[first_in_bin]) | {shown[-1]}))
-            if len(vertices) >= 2:
-                polylines.append(points[vertices])
-    return polylines
-
-
-def _arc(points: np.ndarray) -> np.ndarray:
-    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    stamps = []
+    for strand in breast.strands:
+        ones = np.ones(len(strand.disc_points))
+        points = geometry.to_image(strand.disc_points)
+        stamps.append(polyline_stamps(points, ones * strand.sigma_mm * px_per_mm, ones * strand.peak))
+    return splat(geometry.shape, *concatenate_stamps(stamps))
 
 
 def _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask, foreground) -> dict:
     pixel_mm2 = geometry.spacing_mm**2
     length_px = sum(
-        float(np.sum(np.gradient(_arc(points)) * (flags & seen)))
+        float(np.sum(np.gradient(arc_length(points)) * (flags & seen)))
         for points, flags, seen in zip(vessel_points, calcified, visible)
     )
     bac_area_px = int(bac_mask.sum())
     breast_area_px = int(foreground.sum())
+    strokes_seen = [_inside(geometry, geometry.to_image(la.strokes.reshape(-1, 2))) for la in breast.lookalikes]
     return {
         "bac_area_px": bac_area_px,
         "bac_area_mm2": bac_area_px * pixel_mm2,
@@ -308,4 +239,5 @@ def _truth(geometry, breast, burden, vessel_points, calcified, visible, bac_mask
         "density_class": breast.density_class,
         "dense_fraction": breast.dense_fraction,
         "magnification": geometry.magnification,
+        "n_lookalikes": sum(bool(seen.any()) for seen in strokes_seen),
     }

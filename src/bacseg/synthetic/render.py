@@ -21,7 +21,7 @@ def polyline_stamps(points: np.ndarray, sigma: np.ndarray, peak: np.ndarray) -> 
     """
     sigma = np.maximum(np.asarray(sigma, dtype=float), MIN_SIGMA_PX)
     peak = np.asarray(peak, dtype=float)
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    arc = arc_length(points)
     if arc[-1] == 0.0:
         return points[:1, 0], points[:1, 1], sigma[:1], peak[:1]
     step = 0.8 * sigma.min()
@@ -32,6 +32,18 @@ def polyline_stamps(points: np.ndarray, sigma: np.ndarray, peak: np.ndarray) -> 
     weight = peak_at * step / (sigma_at * np.sqrt(2 * np.pi))
     keep = weight > 0
     return x[keep], y[keep], sigma_at[keep], weight[keep]
+
+
+def arc_length(points: np.ndarray) -> np.ndarray:
+    """Cumulative length along an (N, 2) polyline, starting at 0."""
+    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+
+
+def concatenate_stamps(stamps: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Join (x, y, sigma, weight) stamp tuples into one, for a single splat."""
+    if not stamps:
+        return tuple(np.empty(0) for _ in range(4))
+    return tuple(np.concatenate(parts) for parts in zip(*stamps))
 
 
 def splat(shape: tuple[int, int], x, y, sigma, weight) -> np.ndarray:
