@@ -1,0 +1,72 @@
+"""Jitted train / eval / predict steps shared by all 13 networks.
+
+A network maps (B, H, W, C) images to raw (B, H, W, num_classes) outputs; ``output_activation`` turns them
+into the predictions that the Dice loss and the metrics see ("none": the raw output, as the authors'
+paper checkpoint was trained; "sigmoid"). The steps set the model's mode themselves (``train_step``
+trains: dropout on, BatchNorm on batch statistics and updating its running statistics; the others
+evaluate), so a caller cannot pair a step with the wrong mode.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import optax
+from flax import nnx
+
+from bacseg.training.loss import dice_loss
+
+OUTPUT_ACTIVATIONS = {"none": lambda raw: raw, "sigmoid": jax.nn.sigmoid}
+
+
+def apply_output_activation(raw: jax.Array, output_activation: str) -> jax.Array:
+    try:
+        activation = OUTPUT_ACTIVATIONS[output_activation]
+    except KeyError:
+        raise ValueError(
+            f"unknown output_activation {output_activation!r}; expected one of {sorted(OUTPUT_ACTIVATIONS)}"
+        ) from None
+    return activation(raw)
+
+
+def create_optimizer(model: nnx.Module, *, learning_rate: float, weight_decay: float = 0.01) -> nnx.Optimizer:
+    """AdamW over the trainable parameters: PyTorch's defaults (betas 0.9/0.999, eps 1e-8, decay 0.01), as the authors."""
+    return nnx.Optimizer(model, optax.adamw(learning_rate, weight_decay=weight_decay), wrt=nnx.Param)
+
+
+@partial(nnx.jit, static_argnames="output_activation")
+def _train_step(model, optimizer, images, masks, output_activation):
+    def loss_of(model):
+        return dice_loss(apply_output_activation(model(images), output_activation), masks)
+
+    loss, grads = nnx.value_and_grad(loss_of)(model)
+    optimizer.update(model, grads)
+    return loss
+
+
+@partial(nnx.jit, static_argnames="output_activation")
+def _predict(model, images, output_activation):
+    return apply_output_activation(model(images), output_activation)
+
+
+def train_step(
+    model: nnx.Module, optimizer: nnx.Optimizer, images: jax.Array, masks: jax.Array, *, output_activation: str = "none"
+) -> jax.Array:
+    """One AdamW step on the Dice loss of a batch, in train mode; returns the loss before the step."""
+    model.train()
+    return _train_step(model, optimizer, images, masks, output_activation)
+
+
+def predict(model: nnx.Module, images: jax.Array, *, output_activation: str = "none") -> jax.Array:
+    """Predictions for a batch in eval mode (no dropout, BatchNorm running statistics)."""
+    model.eval()
+    return _predict(model, images, output_activation)
+
+
+def eval_step(
+    model: nnx.Module, images: jax.Array, masks: jax.Array, *, output_activation: str = "none"
+) -> tuple[jax.Array, jax.Array]:
+    """(Dice loss, predictions) of a batch in eval mode."""
+    predictions = predict(model, images, output_activation=output_activation)
+    return dice_loss(predictions, masks), predictions
