@@ -71,7 +71,7 @@ class SCUNet(nnx.Module):
 
     ``head_before_upsample`` applies the 1x1 output conv before the last bilinear upsampling instead of
     after it. Both are linear and the interpolation weights sum to one, so the result is the same up to
-    rounding, for 32x fewer upsampled channels; ``inference.inference_form`` sets it.
+    rounding, for 32x fewer upsampled channels; ``fused.scunet_inference_form`` sets it.
     """
 
     def __init__(self, *, num_classes: int = 1, in_channels: int = 3, rngs: nnx.Rngs, head_before_upsample: bool = False):
