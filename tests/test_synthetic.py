@@ -17,6 +17,7 @@ from bacseg.io.mdai import rasterize_polylines, read_export
 from bacseg.synthetic import draw_breast, generate_cohort, synthesize_mammogram
 from bacseg.synthetic.cohorts import TRUTH_MASK_BAC
 from bacseg.synthetic.config import CohortConfig
+from bacseg.synthetic.render import polyline_stamps, splat
 from bacseg.synthetic.texture import DENSITY_CLASSES, DENSITY_PROPORTIONS, draw_density_class, power_law_exponent
 
 DEFAULT_SHAPE, DEFAULT_SPACING = (1024, 832), 0.28  # the large detector at the default scale 0.25
@@ -109,6 +110,19 @@ def test_write_mammogram_rejects_bad_input_naming_the_file(tmp_path):
         write_mammogram(tmp_path / "x.dcm", pixels + 4096, header)
     with pytest.raises(ValueError, match="NotAKeyword"):
         write_mammogram(tmp_path / "x.dcm", pixels, header, NotAKeyword=1)
+
+
+def test_splat_is_the_sum_of_gaussians_and_a_stamped_line_has_the_requested_peak():
+    rng = np.random.default_rng(0)
+    x, y, sigma, weight = rng.uniform(-5, 60, 40), rng.uniform(-5, 40, 40), rng.uniform(0.6, 3, 40), rng.random(40)
+    columns, rows = np.meshgrid(np.arange(60), np.arange(40))
+    expected = sum(
+        w * np.exp(-((columns - xi) ** 2 + (rows - yi) ** 2) / (2 * s**2)) for xi, yi, s, w in zip(x, y, sigma, weight)
+    )
+    np.testing.assert_allclose(splat((40, 60), x, y, sigma, weight), expected, atol=0.02)  # kernels cut at >= 3 sigma
+    line = splat((40, 60), *polyline_stamps(np.array([[5.0, 10.0], [55.0, 30.0]]), np.full(2, 1.5), np.full(2, 0.8)))
+    assert line[20, 30] == pytest.approx(0.8, abs=0.01) and line.max() == pytest.approx(0.8, abs=0.01)
+    assert line[5, 30] < 1e-3  # 14 px (~9 sigma) off the line
 
 
 def test_polylines_run_along_the_calcified_vessels():

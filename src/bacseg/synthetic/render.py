@@ -66,21 +66,21 @@ def splat(shape: tuple[int, int], x, y, sigma, weight) -> np.ndarray:
 
 
 def _splat_batch(image, x, y, sigma, weight, radius) -> None:
+    """Add one batch of stamps with a common kernel radius. The Gaussian is separable, so the kernel is
+    the outer product of per-axis factors; stamps reaching past the border get zero weight there."""
     rows, columns = image.shape
     offsets = np.arange(-radius, radius + 1)
-    cx = np.rint(x).astype(np.int64)[:, None, None] + offsets[None, None, :]
-    cy = np.rint(y).astype(np.int64)[:, None, None] + offsets[None, :, None]
-    dx2 = (cx - x[:, None, None]) ** 2
-    dy2 = (cy - y[:, None, None]) ** 2
-    values = weight[:, None, None] * np.exp(-(dx2 + dy2) / (2 * sigma[:, None, None] ** 2))
-    cx, cy = np.broadcast_to(cx, values.shape), np.broadcast_to(cy, values.shape)
-    inside = (cx >= 0) & (cx < columns) & (cy >= 0) & (cy < rows)
-    if not inside.any():
-        return
-    cx, cy, values = cx[inside], cy[inside], values[inside]
-    top, left = cy.min(), cx.min()
-    height, width = cy.max() - top + 1, cx.max() - left + 1
-    flat = (cy - top) * width + (cx - left)
-    image[top : top + height, left : left + width] += np.bincount(flat, values, minlength=height * width).reshape(
-        height, width
-    ).astype(np.float32)
+    ix = np.rint(x).astype(np.int64)[:, None] + offsets
+    iy = np.rint(y).astype(np.int64)[:, None] + offsets
+    wx = np.exp(-((ix - x[:, None]) ** 2) / (2 * sigma[:, None] ** 2))
+    wy = np.exp(-((iy - y[:, None]) ** 2) / (2 * sigma[:, None] ** 2)) * weight[:, None]
+    wx[(ix < 0) | (ix >= columns)] = 0.0
+    wy[(iy < 0) | (iy >= rows)] = 0.0
+    ix, iy = np.clip(ix, 0, columns - 1), np.clip(iy, 0, rows - 1)
+    top, left = iy.min(), ix.min()
+    height, width = iy.max() - top + 1, ix.max() - left + 1
+    flat = ((iy - top) * width)[:, :, None] + (ix - left)[:, None, :]
+    values = wy[:, :, None] * wx[:, None, :]
+    image[top : top + height, left : left + width] += np.bincount(
+        flat.ravel(), values.ravel(), minlength=height * width
+    ).reshape(height, width).astype(np.float32)
