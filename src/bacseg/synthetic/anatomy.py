@@ -13,7 +13,7 @@ import numpy as np
 from bacseg.synthetic.lookalikes import Lookalike, scatter_lookalikes
 from bacseg.synthetic.stroma import Strand, grow_strands
 from bacseg.synthetic.texture import DENSE_FRACTION_RANGE, draw_density_class
-from bacseg.synthetic.vessels import Vessel, calcified_samples, calcium_mass_mg, grow_vessels
+from bacseg.synthetic.vessels import Vessel, calcified_samples, grow_vessels
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class Breast:
     def calcified(self, burden: float) -> list[np.ndarray]:
         """Per vessel, which samples are calcified at ``burden`` (calcified fraction of arterial length)."""
         return calcified_samples(self.vessels, burden)
-
-    def calcium_mass_mg(self, burden: float) -> float:
-        """The breast's true calcium mass at ``burden``."""
-        return sum(calcium_mass_mg(v, c) for v, c in zip(self.vessels, self.calcified(burden)))
 
 
 def draw_breast(

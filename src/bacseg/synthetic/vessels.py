@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from bacseg.synthetic.render import arc_length
+
 STEP_MM = 0.25
 MIN_CALCIFIED_RUN_MM = 2.0
 PATTERNS = ("tram", "beaded", "fragmented")  # tram-track walls, beads along the walls, dashed plaques
@@ -84,7 +86,7 @@ def _vessel(rng, start_mm, heading, radius_mm, length_mm, breast_size_mm) -> Ves
     if end * STEP_MM < 15.0:
         return None
     disc, points = disc[:end], points[:end]
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    arc = arc_length(points)
     is_vein = rng.random() < VEIN_PROBABILITY
     pattern = PATTERNS[rng.choice(len(PATTERNS), p=PATTERN_PROBABILITIES)]
     propensity = _smooth_unit_noise(rng, end, 4.0) + rng.normal(0.0, 0.6)
