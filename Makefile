@@ -23,7 +23,7 @@ run: venv  ## whole workflow on the synthetic default config
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
 smoke: venv  ## whole workflow, tiny (the CI-sized run)
-	$(BIN)/snakemake --cores $(CORES) --configfile workflow/configs/smoke.yaml --directory results-smoke $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CURDIR)/workflow/configs/smoke.yaml --directory results-smoke $(SNAKEMAKE_ARGS)
 
 test: venv  ## the test suite (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

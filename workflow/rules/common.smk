@@ -27,3 +27,8 @@ def raw_cohort(cohort):
     if real.get("annotations"):
         files["annotations"] = real["annotations"]
     return files
+
+
+def in_checkout(path):
+    """A path shipped with the workflow (e.g. the authors' weights): relative ones name files of this checkout."""
+    return path if Path(path).is_absolute() else str(Path(workflow.basedir) / path)

@@ -33,7 +33,7 @@ rule figure2:
 
 rule convert_authors_weights:
     input:
-        config["authors_weights"],
+        in_checkout(config["authors_weights"]),
     output:
         directory("results/models/authors/SCU-Net"),
     log:
