@@ -31,5 +31,6 @@ rule all:
         rules.data_stage.input,
         rules.patch_stage.input,
         rules.figure2.output,
+        rules.convert_authors_weights.output,
         rules.data_review.output,
         "results/provenance.json",
