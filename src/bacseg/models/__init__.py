@@ -15,5 +15,6 @@ from bacseg.models import dabnet  # noqa: F401
 from bacseg.models import edanet  # noqa: F401
 from bacseg.models import fpenet  # noqa: F401
 from bacseg.models import deeplabv3  # noqa: F401
+from bacseg.models import contextnet  # noqa: F401
 
 __all__ = ["count_params", "create_model", "model_names", "register"]

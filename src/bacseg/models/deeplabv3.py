@@ -6,7 +6,9 @@ Why this backbone: the paper does not say which DeepLabV3 it trained, but it say
 the reference zoo) is its largest model. torchvision's ResNet-50 and ResNet-101 DeepLabV3 have 39.6M and
 58.6M parameters, so they cannot be the paper's; the MobileNetV3-Large variant (11.0M) is the DeepLabV3 in
 torchvision consistent with that statement (``reference_models.json`` lists all three counts). The
-reference zoo (xiaoyufenfei/Efficient-Segmentation-Networks) has no DeepLabV3.
+reference zoo (xiaoyufenfei/Efficient-Segmentation-Networks) has no DeepLabV3; a MobileNetV2 DeepLabV3 as in
+the VainF DeepLabV3Plus-Pytorch zoo (5.1M) would also fit the statement, but torchvision is the canonical
+implementation.
 
 Graph: backbone features at output stride 16 (960 channels) -> ASPP (1x1 conv, three 3x3 convs with
 dilation 12, 24, 36, and image pooling, each 256 channels with BN-ReLU; concatenated, 1x1 conv to 256,

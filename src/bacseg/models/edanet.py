@@ -80,7 +80,7 @@ class EDANet(nnx.Module):
         reinit_kernels(self, nnx.initializers.normal(0.02), rngs=rngs)
         for _, layer in nnx.iter_modules(self):
             if isinstance(layer, nnx.BatchNorm):
-                layer.scale.value = 1.0 + 0.02 * jax.random.normal(rngs.params(), layer.scale.value.shape)
+                layer.scale.set_value(1.0 + 0.02 * jax.random.normal(rngs.params(), layer.scale.shape))
 
     def __call__(self, x: jax.Array) -> jax.Array:
         out = self.project(self.layers(x))

@@ -247,9 +247,9 @@ def reinit_kernels(
     """
     for _, layer in nnx.iter_modules(module):
         if isinstance(layer, layer_types):
-            layer.kernel.value = kernel_init(rngs.params(), layer.kernel.value.shape)
+            layer.kernel.set_value(kernel_init(rngs.params(), layer.kernel.shape))
             if zero_bias and layer.bias is not None:
-                layer.bias.value = jnp.zeros_like(layer.bias.value)
+                layer.bias.set_value(jnp.zeros_like(layer.bias[...]))
 
 
 def max_pool2d(x: jax.Array, kernel_size: int, *, stride: int | None = None, padding: int = 0) -> jax.Array:
