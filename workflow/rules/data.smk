@@ -6,6 +6,7 @@ rule synthesize_cohort:
     output:
         dicom_dir=directory("results/data/synthetic/{cohort}/dicom"),
         annotations="results/data/synthetic/{cohort}/annotations.json",
+        truth_masks=directory("results/data/synthetic/{cohort}/truth_masks"),
         truth=report("results/data/synthetic/{cohort}/truth.csv", category="Data", caption="../report/truth.rst"),
     params:
         cohort_config=lambda wc: config["synthetic"][wc.cohort],

@@ -13,4 +13,5 @@ if __name__ == "__main__":
             Path(snakemake.output.truth).parent,
             dict(snakemake.params.cohort_config),
             seed=snakemake.params.seed,
+            workers=snakemake.threads,
         )

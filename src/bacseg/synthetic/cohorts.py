@@ -86,14 +86,20 @@ class ImagePlan:
         return patient_id(self.cohort, self.subject)
 
     @property
+    def _relative_stem(self) -> str:
+        """case<NNNN>/exam<NN>/<laterality><view>: no header value (PatientID, StudyDate) in the path,
+        because the manifest records file paths and no identifier may reach the results."""
+        return f"case{self.subject + 1:04d}/exam{self.exam + 1:02d}/{self.laterality}{self.view}"
+
+    @property
     def dicom_path(self) -> str:
-        """Relative to the cohort folder: dicom/<PatientID>/<StudyDate>/<laterality><view>.dcm."""
-        return f"dicom/{self.patient_id}/{self.study_date}/{self.laterality}{self.view}.dcm"
+        """Relative to the cohort folder: dicom/case<NNNN>/exam<NN>/<laterality><view>.dcm."""
+        return f"dicom/{self._relative_stem}.dcm"
 
     @property
     def truth_mask_path(self) -> str:
-        """Relative to the cohort folder, beside the DICOM tree: truth_masks/<...>/<laterality><view>.png."""
-        return f"truth_masks/{self.patient_id}/{self.study_date}/{self.laterality}{self.view}.png"
+        """Relative to the cohort folder, beside the DICOM tree: truth_masks/<same stem>.png."""
+        return f"truth_masks/{self._relative_stem}.png"
 
 
 def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers: int = 1) -> None:
