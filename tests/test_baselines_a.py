@@ -39,14 +39,19 @@ def test_max_unpool_puts_each_value_where_its_window_maximum_was():
 def test_max_pool_and_unpool_match_torch_with_ties_and_odd_sizes():
     # Small integers after a ReLU: many windows hold tied maxima (often all zeros); torch keeps the first
     # in row-major order, and the odd last row/column is dropped by pooling and left zero by unpooling.
+    # The gradient of the pooled map goes to that same first maximum only.
     x = np.maximum(np.random.default_rng(0).integers(-2, 3, size=(2, 7, 9, 3)), 0).astype(np.float32)
     decoded = np.random.default_rng(1).standard_normal((2, 3, 4, 3)).astype(np.float32)
-    ref_pooled, indices = F.max_pool2d(to_torch(x), 2, 2, return_indices=True)
+    x_torch = to_torch(x).requires_grad_()
+    ref_pooled, indices = F.max_pool2d(x_torch, 2, 2, return_indices=True)
     ref_unpooled = F.max_unpool2d(to_torch(decoded), indices, 2, 2, output_size=(7, 9))
+    (ref_pooled * to_torch(decoded)).sum().backward()
 
     pooled, switches = max_pool_with_switches(jnp.asarray(x))
     np.testing.assert_array_equal(np.asarray(pooled), from_torch(ref_pooled))
     np.testing.assert_array_equal(np.asarray(max_unpool(jnp.asarray(decoded), switches)), from_torch(ref_unpooled))
+    grad = jax.grad(lambda v: jnp.sum(max_pool_with_switches(v)[0] * decoded))(jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(grad), from_torch(x_torch.grad))
 
 
 def test_max_unpool_gradient_reaches_only_the_switched_positions():

@@ -42,18 +42,21 @@ def max_pool_with_switches(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """2x2 / stride 2 max pooling (floor mode) and the one-hot map of where each window's maximum was.
 
     The switch map has ``x``'s shape; within each window exactly one entry is 1, the first maximum in
-    row-major order (PyTorch's ``return_indices`` choice). A trailing odd row/column is all zeros.
+    row-major order (PyTorch's ``return_indices`` choice). A trailing odd row/column is all zeros. The
+    pooled value is read through the switch, so on tied maxima the gradient goes to that one entry, as in
+    PyTorch (``jnp.max`` would share it between the tied entries).
     """
     _, h, w, _ = x.shape
     x_even = x[:, : h // 2 * 2, : w // 2 * 2]
     corners = [x_even[:, i::2, j::2] for i in (0, 1) for j in (0, 1)]
-    pooled = jnp.max(jnp.stack(corners), axis=0)
-    already_taken = jnp.zeros(pooled.shape, bool)
+    window_max = jnp.max(jnp.stack(corners), axis=0)
+    already_taken = jnp.zeros(window_max.shape, bool)
     switches = []
     for corner in corners:
-        is_first_max = (corner == pooled) & ~already_taken
+        is_first_max = (corner == window_max) & ~already_taken
         already_taken = already_taken | is_first_max
         switches.append(is_first_max.astype(x.dtype))
+    pooled = sum(switch * corner for switch, corner in zip(switches, corners))
     return pooled, _pad_to(_interleave_2x2(*switches), h, w)
 
 
