@@ -179,6 +179,16 @@ def test_rasterised_polylines_lie_within_the_closed_annotation_mask():
     assert not closed[60:140, 152:189].any(), "and leaves farther ones apart"
 
 
+def test_line_width_draws_a_band_of_that_width_around_the_centre_line():
+    line = [np.array([[100.0, 20.0], [100.0, 180.0]])]
+    band = annotation_mask(line, (200, 200), PreprocessParams(annotation_line_width=21, annotation_closing_radius=0))
+    thin = annotation_mask(line, (200, 200), PreprocessParams(annotation_closing_radius=0))
+    assert not (thin & ~band).any()
+    assert band[100].sum() == 21 and band[100, 90:111].all()
+    half = annotation_mask(line, (200, 200), PreprocessParams(annotation_line_width=42, annotation_closing_radius=0), scale=0.5)
+    assert half[100].sum() == 21, "the width scales with the pixel spacing like every other size"
+
+
 def test_sizes_scale_with_pixel_spacing():
     params = PreprocessParams()
     assert describe_sizes(params, params.size_scale(0.07)) == {

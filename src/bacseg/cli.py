@@ -27,28 +27,26 @@ def _config_section(config_file: Path | None, *keys: str) -> dict[str, Any]:
 def _synth(args: argparse.Namespace) -> None:
     from bacseg.synthetic import generate_cohort
 
-    generate_cohort(args.cohort, args.out, _config_section(args.config, "synthetic", args.cohort), seed=args.seed)
+    generate_cohort(args.cohort, args.out, _config_section(args.config, "synthetic", args.cohort), seed=args.seed, workers=args.workers)
     print(f"cohort {args.cohort} written to {args.out}")
 
 
 def _ingest(args: argparse.Namespace) -> None:
-    from bacseg.ingest import ingest_folder
+    from bacseg.ingest import IngestOptions, ingest
 
-    written = ingest_folder(
-        args.dicom_dir,
-        args.out,
-        annotations=args.annotations,
-        cohort=args.cohort,
-        on_error=args.on_error,
-        **_config_section(args.config, "ingest"),
-    )
-    print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
+    settings = {**_config_section(args.config, "ingest"), "cohort": args.cohort}
+    if args.on_error:
+        settings["on_error"] = args.on_error
+    result = ingest(args.dicom_dir, args.out, mdai_export=args.annotations, options=IngestOptions(**settings))
+    print(f"{len(result.manifest)} images ({int(result.manifest['annotation'].sum())} annotated), "
+          f"{len(result.skipped)} skipped; manifest.csv, annotations.json, skipped.csv in {args.out}")
 
 
 def _preprocess(args: argparse.Namespace) -> None:
-    from bacseg.preprocess import preprocess_dicom_file
+    from bacseg.preprocess import PreprocessParams, preprocess_dicom_file
 
-    written = preprocess_dicom_file(args.dicom, args.out, _config_section(args.config, "preprocess"))
+    params = PreprocessParams.from_mapping(_config_section(args.config, "preprocess"))
+    written = preprocess_dicom_file(args.dicom, args.out, params)
     print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
 
 
@@ -77,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", type=Path, required=True, help="output folder")
     synth.add_argument("--seed", type=int, default=42)
     synth.add_argument("--config", type=Path, help="workflow config file whose synthetic.<cohort> section to use")
+    synth.add_argument("--workers", type=int, default=1, help="processes (same bytes whatever the number)")
     synth.set_defaults(run=_synth)
 
     ingest = commands.add_parser("ingest", help="a folder of DICOM mammograms (+ MD.ai export) -> pseudonymised manifest")
@@ -84,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--annotations", type=Path, help="MD.ai export JSON")
     ingest.add_argument("--cohort", default="A")
     ingest.add_argument("--out", type=Path, required=True)
-    ingest.add_argument("--on-error", choices=["fail", "skip"], default="fail",
-                        help="fail: list every bad file and stop; skip: record them in skipped.csv and go on")
+    ingest.add_argument("--on-error", choices=["raise", "skip"],
+                        help="raise (default): list every bad file and stop; skip: record them in skipped.csv and go on")
     ingest.add_argument("--config", type=Path, help="workflow config file whose ingest section to use")
     ingest.set_defaults(run=_ingest)
 
