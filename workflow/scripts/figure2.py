@@ -9,5 +9,5 @@ with logged_job(snakemake.log[0]):
     with open(snakemake.input[0]) as f:
         summary = json.load(f)
     fig = parameter_bubbles({m["name"]: m["parameters"] for m in summary["models"]})
-    fig.savefig(snakemake.output.pdf)
-    fig.savefig(snakemake.output.png, dpi=200)
+    fig.savefig(snakemake.output.pdf, bbox_inches="tight")
+    fig.savefig(snakemake.output.png, dpi=200, bbox_inches="tight")
