@@ -3,6 +3,7 @@
 import os
 
 # Jobs import the bacseg package from this checkout, also inside --use-conda environments and on SLURM.
+# (`snakemake --lint` reads this as an undeclared envvar; it is set here, not required from the user.)
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")) if p
 )
@@ -11,10 +12,6 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 COHORTS = ["A", "B", "C"] if config["data"]["source"] == "synthetic" else sorted(config["data"]["cohorts"])
 if "A" not in COHORTS:
     raise ValueError("config data.cohorts needs cohort A (the annotated train/validation cohort)")
-
-
-wildcard_constraints:
-    cohort="|".join(COHORTS),
 
 
 def raw_cohort(cohort):

@@ -15,6 +15,8 @@ rule data_review:
     log:
         # The executed notebook, kept for reading.
         notebook="results/notebooks/data_review.ipynb",
+    benchmark:
+        "results/benchmarks/data_review.tsv"
     conda:
         "../../envs/figures.yaml"
     notebook:
@@ -28,6 +30,8 @@ rule provenance:
         config=config,
     log:
         "results/logs/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv"
     conda:
         "../../envs/data.yaml"
     script:
