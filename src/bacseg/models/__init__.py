@@ -1,6 +1,6 @@
 """The 13 networks of the paper. Importing this package registers all of them."""
 
-from bacseg.models.registry import count_params, create_model, model_names, register
+from bacseg.models.registry import count_params, create_model, model_names, parameter_counts, register
 
 # Network modules register themselves on import: one line each, below this comment.
 from bacseg.models import segnet  # noqa: F401
@@ -17,4 +17,4 @@ from bacseg.models import fpenet  # noqa: F401
 from bacseg.models import deeplabv3  # noqa: F401
 from bacseg.models import contextnet  # noqa: F401
 
-__all__ = ["count_params", "create_model", "model_names", "register"]
+__all__ = ["count_params", "create_model", "model_names", "parameter_counts", "register"]
