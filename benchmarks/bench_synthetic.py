@@ -9,52 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import tempfile
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from harness import measure
 
 from bacseg.io.dicom import MammogramHeader, write_mammogram
 from bacseg.synthetic import draw_breast, synthesize_mammogram
 from bacseg.synthetic.geometry import PAPER_SPACING_MM, image_shape
 
 SCALES = {"full (paper)": 1.0, "default config": 0.25}
-
-
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())  # fmt: skip
-    return f"{platform.system()} {platform.machine()}, {model}, nproc={len(os.sched_getaffinity(0))}"
-
-
-def measure(what: str, size: tuple[int, int], function, repeats: int, **extra) -> dict:
-    """Median wall and CPU seconds over ``repeats`` calls, and the peak traced memory of one more call."""
-    walls, cpus = [], []
-    for repeat in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        function(repeat)
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    tracemalloc.start()
-    function(repeats)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return {
-        "what": what,
-        "size": f"{size[0]}x{size[1]}",
-        "median_s": round(statistics.median(walls), 3),
-        "min_s": round(min(walls), 3),
-        "cpu_s": round(statistics.median(cpus), 3),
-        "peak_memory_mb": round(peak / 2**20, 1),
-        "repeats": repeats,
-        "machine": machine(),
-        **extra,
-    }
 
 
 def synthesize(shape: tuple[int, int], spacing_mm: float, seed: int):
