@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from bacseg.models import create_model
 from bacseg.models.esnet import ParallelFactorizedUnit
 from bacseg.models.fastscnn import adaptive_avg_pool
 from bacseg.models.layers import ConvTranspose2d, channel_dropout, max_pool2d
@@ -126,3 +127,9 @@ def test_esnet_pfcu_branches_share_one_batchnorm():
     unit.eval()
     x = jnp.asarray(np.random.default_rng(6).standard_normal((1, 12, 12, 8)), jnp.float32)
     np.testing.assert_array_equal(np.asarray(unit(x)), np.asarray(jax.nn.relu(x)))
+
+
+@pytest.mark.parametrize(("name", "side"), [("ERFNet", 100), ("ESNet", 100), ("LinkNet", 102)])
+def test_networks_whose_output_size_would_drift_reject_unsupported_sides(name, side):
+    with pytest.raises(ValueError, match=f"{name} needs input sides that are multiples of"):
+        create_model(name)(jnp.zeros((1, side, side, 3)))

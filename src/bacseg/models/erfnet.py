@@ -21,17 +21,19 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d, max_pool2d
+from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d, max_pool2d, require_side_multiple
 from bacseg.models.registry import register
 
 BN_EPS = 1e-3
+#: Three halvings and three doublings: other sides would come back a different size.
+SIDE_MULTIPLE = 8
 
 
 class DownsamplerBlock(nnx.Module):
     """Halve the resolution: concat [3x3/2 conv (out - in channels), 2x2 max pool] -> BN -> ReLU.
 
-    For odd sizes the pooled map is one row/column short of the conv's; it is zero-padded as in ESNet's
-    copy of this block (ERFNet's copy would fail to concatenate; for even sizes both are identical).
+    Needs even sides (the networks check theirs are multiples of 8). ESNet's copy of this block zero-pads
+    the pooled map for odd sides, where ERFNet's fails; on even sides the two are the same.
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs):
@@ -39,11 +41,7 @@ class DownsamplerBlock(nnx.Module):
         self.bn = batch_norm(out_channels, eps=BN_EPS, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = self.conv(x)
-        pooled = max_pool2d(x, 2)
-        extra_h, extra_w = conv.shape[1] - pooled.shape[1], conv.shape[2] - pooled.shape[2]
-        pooled = jnp.pad(pooled, ((0, 0), (extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2), (0, 0)))
-        return jax.nn.relu(self.bn(jnp.concatenate([conv, pooled], axis=-1)))
+        return jax.nn.relu(self.bn(jnp.concatenate([self.conv(x), max_pool2d(x, 2)], axis=-1)))
 
 
 class UpsamplerBlock(nnx.Module):
@@ -96,4 +94,5 @@ class ERFNet(nnx.Module):
         self.classifier = ConvTranspose2d(16, num_classes, 2, stride=2, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        require_side_multiple(x, SIDE_MULTIPLE, "ERFNet")
         return self.classifier(self.decoder(self.encoder(x)))

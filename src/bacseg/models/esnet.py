@@ -13,8 +13,8 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from bacseg.models.erfnet import BN_EPS, DownsamplerBlock, NonBottleneck1D, UpsamplerBlock
-from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d
+from bacseg.models.erfnet import BN_EPS, SIDE_MULTIPLE, DownsamplerBlock, NonBottleneck1D, UpsamplerBlock
+from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d, require_side_multiple
 from bacseg.models.registry import register
 
 PFCU_DILATIONS = (2, 5, 9)
@@ -63,4 +63,5 @@ class ESNet(nnx.Module):
         self.classifier = ConvTranspose2d(16, num_classes, 2, stride=2, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        require_side_multiple(x, SIDE_MULTIPLE, "ESNet")
         return self.classifier(self.layers(x))

@@ -397,3 +397,14 @@ class ConvPoolDownsample(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         y = self.conv(x)
         return jnp.concatenate([y, max_pool2d(x, 2)], axis=-1) if self.with_pool else y
+
+
+def require_side_multiple(x: jax.Array, multiple: int, network: str) -> None:
+    """Raise a clear error unless the input's height and width are multiples of ``multiple``.
+
+    For networks whose output would otherwise come out a different size from the input (or fail deep
+    inside with a shape error). Shapes are static, so this costs nothing under ``jit``.
+    """
+    h, w = x.shape[1:3]
+    if h % multiple or w % multiple:
+        raise ValueError(f"{network} needs input sides that are multiples of {multiple}, got {h}x{w}")

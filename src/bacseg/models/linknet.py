@@ -13,10 +13,12 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from bacseg.models.layers import ConvBNReLU, ConvTranspose2d, batch_norm, conv2d, max_pool2d
+from bacseg.models.layers import ConvBNReLU, ConvTranspose2d, batch_norm, conv2d, max_pool2d, require_side_multiple
 from bacseg.models.registry import register
 
 STAGE_CHANNELS = (64, 128, 256, 512)
+#: The decoders crop to their skip's size, so only the stem's two halvings must be exact.
+SIDE_MULTIPLE = 4
 
 
 class ResidualBlock(nnx.Module):
@@ -85,6 +87,7 @@ class LinkNet(nnx.Module):
         self.classifier = ConvTranspose2d(32, num_classes, 2, stride=2, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        require_side_multiple(x, SIDE_MULTIPLE, "LinkNet")
         x = max_pool2d(self.stem(x), 3, stride=2, padding=1)
         features = [x]
         for encoder in self.encoders:
