@@ -72,7 +72,8 @@ def test_max_unpool_gradient_reaches_only_the_switched_positions():
 def test_max_pool2d_matches_torch(kernel, stride, padding):
     x = np.random.default_rng(3).standard_normal((2, 9, 8, 3)).astype(np.float32)
     expected = from_torch(F.max_pool2d(to_torch(x), kernel, stride, padding))
-    np.testing.assert_array_equal(np.asarray(max_pool2d(jnp.asarray(x), kernel, stride=stride, padding=padding)), expected)
+    pooled = max_pool2d(jnp.asarray(x), kernel, stride=stride, padding=padding)
+    np.testing.assert_array_equal(np.asarray(pooled), expected)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,9 @@ def test_max_pool2d_matches_torch(kernel, stride, padding):
     [(3, 2, 1, 1), (2, 2, 0, 0), (3, 1, 1, 0)],  # up-samplers of ERFNet/ESNet/LinkNet, output convs, LinkNet decoder1
 )
 def test_conv_transpose_matches_torch(kernel, stride, padding, output_padding):
-    layer = ConvTranspose2d(5, 4, kernel, stride=stride, padding=padding, output_padding=output_padding, rngs=nnx.Rngs(0))
+    layer = ConvTranspose2d(
+        5, 4, kernel, stride=stride, padding=padding, output_padding=output_padding, rngs=nnx.Rngs(0)
+    )
     reference = torch.nn.ConvTranspose2d(5, 4, kernel, stride, padding, output_padding)
     with torch.no_grad():
         reference.weight.copy_(torch.from_numpy(np.asarray(layer.kernel[...]).transpose(2, 3, 0, 1).copy()))

@@ -83,7 +83,9 @@ class ERFNet(nnx.Module):
         encoder += [NonBottleneck1D(64, dropout_rate=0.03, rngs=rngs) for _ in range(5)]
         encoder.append(DownsamplerBlock(64, 128, rngs=rngs))
         encoder += [
-            NonBottleneck1D(128, dropout_rate=0.3, dilation=dilation, rngs=rngs) for _ in range(2) for dilation in (2, 4, 8, 16)
+            NonBottleneck1D(128, dropout_rate=0.3, dilation=dilation, rngs=rngs)
+            for _ in range(2)
+            for dilation in (2, 4, 8, 16)
         ]
         decoder = [UpsamplerBlock(128, 64, rngs=rngs)]
         decoder += [NonBottleneck1D(64, dropout_rate=0.0, rngs=rngs) for _ in range(2)]

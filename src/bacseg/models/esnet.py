@@ -30,8 +30,12 @@ class ParallelFactorizedUnit(nnx.Module):
         self.conv_col = conv2d(channels, channels, (3, 1), rngs=rngs)
         self.conv_row = conv2d(channels, channels, (1, 3), rngs=rngs)
         self.bn = batch_norm(channels, eps=BN_EPS, rngs=rngs)
-        self.branch_col = nnx.List([conv2d(channels, channels, (3, 1), dilation=(d, 1), rngs=rngs) for d in PFCU_DILATIONS])
-        self.branch_row = nnx.List([conv2d(channels, channels, (1, 3), dilation=(1, d), rngs=rngs) for d in PFCU_DILATIONS])
+        self.branch_col = nnx.List(
+            [conv2d(channels, channels, (3, 1), dilation=(d, 1), rngs=rngs) for d in PFCU_DILATIONS]
+        )
+        self.branch_row = nnx.List(
+            [conv2d(channels, channels, (1, 3), dilation=(1, d), rngs=rngs) for d in PFCU_DILATIONS]
+        )
         self.branch_bn = batch_norm(channels, eps=BN_EPS, rngs=rngs)
         self.dropout = channel_dropout(0.3, rngs=rngs)
 

@@ -92,12 +92,17 @@ class PyramidPooling(nnx.Module):
     """Concat [x, upsampled 1x1 conv of each adaptive pool] -> 1x1 conv; every conv with BN and ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs):
-        self.branches = nnx.List([ConvBNReLU(in_channels, in_channels // 4, 1, bias=False, rngs=rngs) for _ in PYRAMID_BINS])
+        self.branches = nnx.List(
+            [ConvBNReLU(in_channels, in_channels // 4, 1, bias=False, rngs=rngs) for _ in PYRAMID_BINS]
+        )
         self.fuse = ConvBNReLU(2 * in_channels, out_channels, 1, bias=False, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         size = x.shape[1:3]
-        pyramid = [resize_bilinear(conv(adaptive_avg_pool(x, bins)), size, align_corners=True) for conv, bins in zip(self.branches, PYRAMID_BINS)]
+        pyramid = [
+            resize_bilinear(conv(adaptive_avg_pool(x, bins)), size, align_corners=True)
+            for conv, bins in zip(self.branches, PYRAMID_BINS)
+        ]
         return self.fuse(jnp.concatenate([x, *pyramid], axis=-1))
 
 
@@ -120,7 +125,9 @@ class FeatureFusion(nnx.Module):
 def _bottleneck_stage(in_channels: int, out_channels: int, stride: int, rngs: nnx.Rngs) -> list[InvertedResidual]:
     """Three inverted residuals; the first one strides and changes the width."""
     return [
-        InvertedResidual(in_channels if i == 0 else out_channels, out_channels, stride=stride if i == 0 else 1, rngs=rngs)
+        InvertedResidual(
+            in_channels if i == 0 else out_channels, out_channels, stride=stride if i == 0 else 1, rngs=rngs
+        )
         for i in range(BLOCKS_PER_STAGE)
     ]
 

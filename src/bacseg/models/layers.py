@@ -267,9 +267,8 @@ def max_pool2d(x: jax.Array, kernel_size: int, *, stride: int | None = None, pad
     y = None
     for i in range(kernel_size):
         for j in range(kernel_size):
-            tap = jax.lax.slice(
-                x, (0, i, j, 0), (b, i + (out_h - 1) * stride + 1, j + (out_w - 1) * stride + 1, c), (1, stride, stride, 1)
-            )
+            end = (b, i + (out_h - 1) * stride + 1, j + (out_w - 1) * stride + 1, c)
+            tap = jax.lax.slice(x, (0, i, j, 0), end, (1, stride, stride, 1))
             y = tap if y is None else jnp.maximum(y, tap)
     return y
 
@@ -315,11 +314,12 @@ class ConvTranspose2d(nnx.Module):
         if output_padding >= stride:
             raise ValueError(f"output_padding ({output_padding}) must be smaller than stride ({stride})")
         if kernel_size < stride:
-            raise ValueError(f"kernel_size ({kernel_size}) smaller than stride ({stride}) leaves output pixels without taps")
+            raise ValueError(f"kernel_size ({kernel_size}) < stride ({stride}) leaves output pixels without taps")
         self.kernel_size, self.stride, self.padding, self.output_padding = kernel_size, stride, padding, output_padding
         fan_in = out_channels * kernel_size * kernel_size
-        shape = (kernel_size, kernel_size, in_channels, out_channels)
-        self.kernel = nnx.Param(torch_kernel_init(rngs.params(), shape[:2] + (out_channels, in_channels)).swapaxes(2, 3))
+        # Drawn as (k, k, out, in) so that the initialiser's fan_in is out * k * k, then laid out (k, k, in, out).
+        kernel = torch_kernel_init(rngs.params(), (kernel_size, kernel_size, out_channels, in_channels))
+        self.kernel = nnx.Param(kernel.swapaxes(2, 3))
         self.bias = nnx.Param(torch_bias_init(fan_in)(rngs.params(), (out_channels,))) if bias else None
 
     def _phase_taps(self, phase: int) -> list[tuple[int, int]]:

@@ -1,4 +1,5 @@
-"""LinkNet (Chaurasia and Culurciello, "LinkNet: exploiting encoder representations for efficient semantic segmentation").
+"""LinkNet (Chaurasia and Culurciello, "LinkNet: exploiting encoder representations for efficient semantic
+segmentation", 2017).
 
 Port of the ``LinkNet`` class of model/LinkNet.py in xiaoyufenfei/Efficient-Segmentation-Networks (a
 ResNet18-like encoder built from scratch, no pretrained weights; the file's ``LinkNetImprove`` is not the
@@ -22,7 +23,8 @@ SIDE_MULTIPLE = 4
 
 
 class ResidualBlock(nnx.Module):
-    """ResNet basic block: 3x3 conv -> BN -> ReLU -> 3x3 conv -> BN, plus the input (1x1 conv + BN when strided), ReLU."""
+    """ResNet basic block: 3x3 conv -> BN -> ReLU -> 3x3 conv -> BN, + the input (through 1x1 conv + BN when
+    strided), ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, rngs: nnx.Rngs):
         self.conv1 = conv2d(in_channels, out_channels, 3, stride=stride, bias=False, rngs=rngs)
@@ -43,12 +45,15 @@ class ResidualBlock(nnx.Module):
 
 
 class Decoder(nnx.Module):
-    """1x1 conv to in/4 -> 3x3 transposed conv (stride 1 or 2) -> centre crop to the skip's size -> 1x1 conv; BN + ReLU after each."""
+    """1x1 conv to in/4 -> 3x3 transposed conv (stride 1 or 2) -> centre crop to the skip's size -> 1x1 conv,
+    each conv followed by BN and ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, *, stride: int, rngs: nnx.Rngs):
         mid = in_channels // 4
         self.reduce = ConvBNReLU(in_channels, mid, 1, bias=False, rngs=rngs)
-        self.upsample = ConvTranspose2d(mid, mid, 3, stride=stride, padding=1, output_padding=stride - 1, bias=False, rngs=rngs)
+        self.upsample = ConvTranspose2d(
+            mid, mid, 3, stride=stride, padding=1, output_padding=stride - 1, bias=False, rngs=rngs
+        )
         self.upsample_bn = batch_norm(mid, rngs=rngs)
         self.expand = ConvBNReLU(mid, out_channels, 1, bias=False, rngs=rngs)
 
@@ -79,7 +84,10 @@ class LinkNet(nnx.Module):
         )
         # Decoder i maps stage i's width back to stage i-1's (the stem's for the first), at that stage's scale.
         self.decoders = nnx.List(
-            [Decoder(c_out, c_in, stride=1 if i == 0 else 2, rngs=rngs) for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]))]
+            [
+                Decoder(c_out, c_in, stride=1 if i == 0 else 2, rngs=rngs)
+                for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]))
+            ]
         )
         self.head_upsample = ConvTranspose2d(STAGE_CHANNELS[0], 32, 3, stride=2, padding=1, output_padding=1, rngs=rngs)
         self.head_upsample_bn = batch_norm(32, rngs=rngs)

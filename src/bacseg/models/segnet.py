@@ -83,7 +83,10 @@ class SegNet(nnx.Module):
         # stage's input width; in stage 1 that last conv is the classifier (no BatchNorm, no ReLU).
         first_channels, first_convs = STAGES[0]
         decoder = [_conv_stack([first_channels] * first_convs, rngs)]
-        decoder += [_conv_stack([channels] * convs + [c_in], rngs) for (channels, convs), c_in in zip(STAGES[1:], stage_inputs[1:])]
+        decoder += [
+            _conv_stack([channels] * convs + [c_in], rngs)
+            for (channels, convs), c_in in zip(STAGES[1:], stage_inputs[1:])
+        ]
         self.decoder = nnx.List(decoder[::-1])
         self.classifier = conv2d(first_channels, num_classes, 3, rngs=rngs)
 
