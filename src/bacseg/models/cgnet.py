@@ -24,26 +24,24 @@ STAGE3_BLOCKS = 21  # the reference's N
 @register("CGNet")
 class CGNet(nnx.Module):
     def __init__(self, *, num_classes: int = 1, in_channels: int = 3, rngs: nnx.Rngs):
-        self.stem = nnx.List(
-            [
-                ConvBNPReLU(in_channels, 32, 3, stride=2, rngs=rngs),
-                ConvBNPReLU(32, 32, 3, rngs=rngs),
-                ConvBNPReLU(32, 32, 3, rngs=rngs),
-            ]
+        self.stem = nnx.Sequential(
+            ConvBNPReLU(in_channels, 32, 3, stride=2, rngs=rngs),
+            ConvBNPReLU(32, 32, 3, rngs=rngs),
+            ConvBNPReLU(32, 32, 3, rngs=rngs),
         )
         self.inject_half = InputInjection(1)
         self.inject_quarter = InputInjection(2)
         self.stage1_bn_prelu = BNPReLU(32 + in_channels, rngs=rngs)
 
         self.stage2_down = ContextGuidedBlockDown(32 + in_channels, 64, dilation=2, reduction=8, rngs=rngs)
-        self.stage2 = nnx.List(
-            [ContextGuidedBlock(64, 64, dilation=2, reduction=8, rngs=rngs) for _ in range(STAGE2_BLOCKS - 1)]
+        self.stage2 = nnx.Sequential(
+            *(ContextGuidedBlock(64, 64, dilation=2, reduction=8, rngs=rngs) for _ in range(STAGE2_BLOCKS - 1))
         )
         self.stage2_bn_prelu = BNPReLU(128 + in_channels, rngs=rngs)
 
         self.stage3_down = ContextGuidedBlockDown(128 + in_channels, 128, dilation=4, reduction=16, rngs=rngs)
-        self.stage3 = nnx.List(
-            [ContextGuidedBlock(128, 128, dilation=4, reduction=16, rngs=rngs) for _ in range(STAGE3_BLOCKS - 1)]
+        self.stage3 = nnx.Sequential(
+            *(ContextGuidedBlock(128, 128, dilation=4, reduction=16, rngs=rngs) for _ in range(STAGE3_BLOCKS - 1))
         )
         self.stage3_bn_prelu = BNPReLU(256, rngs=rngs)
         self.classifier = conv2d(256, num_classes, 1, bias=False, rngs=rngs)
@@ -53,21 +51,9 @@ class CGNet(nnx.Module):
         reinit_kernels(self, nnx.initializers.variance_scaling(2.0, "fan_in", "normal"), rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        out = x
-        for layer in self.stem:
-            out = layer(out)
-        out = self.stage1_bn_prelu(jnp.concatenate([out, self.inject_half(x)], axis=-1))
-
+        out = self.stage1_bn_prelu(jnp.concatenate([self.stem(x), self.inject_half(x)], axis=-1))
         first = self.stage2_down(out)
-        out = first
-        for block in self.stage2:
-            out = block(out)
-        out = self.stage2_bn_prelu(jnp.concatenate([out, first, self.inject_quarter(x)], axis=-1))
-
+        out = self.stage2_bn_prelu(jnp.concatenate([self.stage2(first), first, self.inject_quarter(x)], axis=-1))
         first = self.stage3_down(out)
-        out = first
-        for block in self.stage3:
-            out = block(out)
-        out = self.stage3_bn_prelu(jnp.concatenate([first, out], axis=-1))
-
+        out = self.stage3_bn_prelu(jnp.concatenate([first, self.stage3(first)], axis=-1))
         return resize_bilinear(self.classifier(out), x.shape[1:3], align_corners=False)

@@ -42,26 +42,19 @@ class DABModule(nnx.Module):
         half = channels // 2
         self.pre_bn_prelu = BNPReLU(channels, rngs=rngs)
         self.squeeze = ConvBNPReLU(channels, half, 3, rngs=rngs)
-        self.local = nnx.List(
-            [_DepthwiseBNPReLU(half, (3, 1), (1, 1), rngs=rngs), _DepthwiseBNPReLU(half, (1, 3), (1, 1), rngs=rngs)]
+        self.local = nnx.Sequential(
+            _DepthwiseBNPReLU(half, (3, 1), (1, 1), rngs=rngs), _DepthwiseBNPReLU(half, (1, 3), (1, 1), rngs=rngs)
         )
-        self.dilated = nnx.List(
-            [
-                _DepthwiseBNPReLU(half, (3, 1), (dilation, 1), rngs=rngs),
-                _DepthwiseBNPReLU(half, (1, 3), (1, dilation), rngs=rngs),
-            ]
+        self.dilated = nnx.Sequential(
+            _DepthwiseBNPReLU(half, (3, 1), (dilation, 1), rngs=rngs),
+            _DepthwiseBNPReLU(half, (1, 3), (1, dilation), rngs=rngs),
         )
         self.post_bn_prelu = BNPReLU(half, rngs=rngs)
         self.expand = conv2d(half, channels, 1, bias=False, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         out = self.squeeze(self.pre_bn_prelu(x))
-        local, dilated = out, out
-        for layer in self.local:
-            local = layer(local)
-        for layer in self.dilated:
-            dilated = layer(dilated)
-        return x + self.expand(self.post_bn_prelu(local + dilated))
+        return x + self.expand(self.post_bn_prelu(self.local(out) + self.dilated(out)))
 
 
 class _Downsample(nnx.Module):
@@ -78,43 +71,29 @@ class _Downsample(nnx.Module):
 @register("DABNet")
 class DABNet(nnx.Module):
     def __init__(self, *, num_classes: int = 1, in_channels: int = 3, rngs: nnx.Rngs):
-        self.stem = nnx.List(
-            [
-                ConvBNPReLU(in_channels, 32, 3, stride=2, rngs=rngs),
-                ConvBNPReLU(32, 32, 3, rngs=rngs),
-                ConvBNPReLU(32, 32, 3, rngs=rngs),
-            ]
+        self.stem = nnx.Sequential(
+            ConvBNPReLU(in_channels, 32, 3, stride=2, rngs=rngs),
+            ConvBNPReLU(32, 32, 3, rngs=rngs),
+            ConvBNPReLU(32, 32, 3, rngs=rngs),
         )
         self.injections = nnx.List([InputInjection(n) for n in (1, 2, 3)])
         self.stem_bn_prelu = BNPReLU(32 + in_channels, rngs=rngs)
 
         self.stage1_down = _Downsample(32 + in_channels, 64, rngs=rngs)
-        self.stage1 = nnx.List([DABModule(64, d, rngs=rngs) for d in STAGE1_DILATIONS])
+        self.stage1 = nnx.Sequential(*(DABModule(64, d, rngs=rngs) for d in STAGE1_DILATIONS))
         self.stage1_bn_prelu = BNPReLU(128 + in_channels, rngs=rngs)
 
         self.stage2_down = _Downsample(128 + in_channels, 128, rngs=rngs)
-        self.stage2 = nnx.List([DABModule(128, d, rngs=rngs) for d in STAGE2_DILATIONS])
+        self.stage2 = nnx.Sequential(*(DABModule(128, d, rngs=rngs) for d in STAGE2_DILATIONS))
         self.stage2_bn_prelu = BNPReLU(256 + in_channels, rngs=rngs)
 
         self.classifier = conv2d(256 + in_channels, num_classes, 1, bias=False, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         half, quarter, eighth = (inject(x) for inject in self.injections)
-        out = x
-        for layer in self.stem:
-            out = layer(out)
-        out = self.stem_bn_prelu(jnp.concatenate([out, half], axis=-1))
-
+        out = self.stem_bn_prelu(jnp.concatenate([self.stem(x), half], axis=-1))
         first = self.stage1_down(out)
-        out = first
-        for module in self.stage1:
-            out = module(out)
-        out = self.stage1_bn_prelu(jnp.concatenate([out, first, quarter], axis=-1))
-
+        out = self.stage1_bn_prelu(jnp.concatenate([self.stage1(first), first, quarter], axis=-1))
         first = self.stage2_down(out)
-        out = first
-        for module in self.stage2:
-            out = module(out)
-        out = self.stage2_bn_prelu(jnp.concatenate([out, first, eighth], axis=-1))
-
+        out = self.stage2_bn_prelu(jnp.concatenate([self.stage2(first), first, eighth], axis=-1))
         return resize_bilinear(self.classifier(out), x.shape[1:3], align_corners=False)
