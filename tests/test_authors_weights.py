@@ -7,7 +7,13 @@ import pytest
 import torch
 from flax import nnx
 
-from bacseg.models.authors_weights import convert_authors_checkpoint, read_authors_state_dict, scunet_from_authors_checkpoint
+from bacseg.models import create_model
+from bacseg.models.authors_weights import (
+    convert_authors_checkpoint,
+    load_authors_weights,
+    read_authors_state_dict,
+    scunet_from_authors_checkpoint,
+)
 from bacseg.models.scunet_torch import SCUNetTorch
 from bacseg.training.checkpoints import load_model
 
@@ -127,3 +133,15 @@ def test_bad_files_are_named(tmp_path):
         read_authors_state_dict(junk)
     with pytest.raises(FileNotFoundError, match="no metadata"):
         load_model(tmp_path)
+
+
+def test_tensors_that_do_not_fit_are_named(paper_checkpoint):
+    state = read_authors_state_dict(paper_checkpoint)
+    model = create_model("SCU-Net")
+    with pytest.raises(ValueError, match="'level1_0.conv.weight' has shape"):
+        load_authors_weights(model, {**state, "level1_0.conv.weight": state["level1_0.conv.weight"][:, :1]}, source="x.pt")
+    with pytest.raises(ValueError, match="'extra.weight' has no place"):
+        load_authors_weights(model, {**state, "extra.weight": state["outc.conv.weight"]}, source="x.pt")
+    del state["outc.conv.bias"]
+    with pytest.raises(ValueError, match="x.pt: no tensor for 1 SCU-Net variables: head.bias"):
+        load_authors_weights(model, state, source="x.pt")

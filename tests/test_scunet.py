@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from flax import nnx
 
 from bacseg.models import count_params, create_model
-from bacseg.models.cg_blocks import InputInjection
-from bacseg.models.fused import Identity, scunet_inference_form
+from bacseg.models.fused import Identity, inference_form
 from bacseg.models.layers import resize_bilinear
 from bacseg.models.scunet import upsample2x
 
@@ -71,7 +70,7 @@ def test_dropout_and_batch_statistics_act_only_in_train_mode():
 
 
 def test_input_injection_divides_by_9_at_the_borders():
-    pooled = InputInjection(1)(jnp.ones((1, 8, 8, 1)))[0, :, :, 0]
+    pooled = create_model("SCU-Net").inject_half(jnp.ones((1, 8, 8, 1)))[0, :, :, 0]
     assert pooled.shape == (4, 4)
     assert pooled[0, 0] == pytest.approx(4 / 9)  # top-left window: 4 real cells, 5 padded zeros
     assert pooled[0, 2] == pytest.approx(6 / 9)  # top edge
@@ -98,7 +97,7 @@ def test_resize_bilinear_matches_pytorch(size, out, align_corners):
 
 
 def test_inference_form_gives_the_same_output(trained_like_model):
-    fused = scunet_inference_form(trained_like_model)
+    fused = inference_form(trained_like_model)
     images = jax.random.normal(jax.random.key(2), (2, 64, 64, 3))
     expected = trained_like_model(images)
     np.testing.assert_allclose(fused(images), expected, atol=1e-5 * float(jnp.abs(expected).max()))

@@ -6,7 +6,7 @@ import os
 
 # jaxlib 0.10 hands CPU convolutions and matmuls to YNNPACK by default. On this project's 2-core CPUs that
 # measured slower than XLA's Eigen path: 1.3-1.5x for SCU-Net inference (benchmarks/bench_scunet_inference.py),
-# 1.7-2.3x for a U-Net or SegNet training gradient, even for LinkNet. An empty fusion-type list turns it off.
+# 1.7-2.3x for a U-Net or SegNet training gradient (LinkNet: no difference). An empty fusion-type list turns it off.
 YNNPACK_OFF_FLAG = "--xla_cpu_experimental_ynn_fusion_type="
 
 

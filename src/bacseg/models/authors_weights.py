@@ -123,10 +123,10 @@ def load_authors_weights(model: SCUNet, state: dict[str, np.ndarray], *, dtype=j
         module_path, leaf = _flax_path(key)
         try:
             name, value = _flax_leaf(_submodule(model, module_path), leaf, tensor)
+            path = tuple(int(p) if p.isdigit() else p for p in module_path.split(".")) + (name,)
+            variable = variables[path]
         except (AttributeError, IndexError, KeyError) as error:
             raise ValueError(f"{source}: tensor {key!r} has no place in the Flax SCU-Net ({error})") from None
-        path = tuple(int(p) if p.isdigit() else p for p in module_path.split(".")) + (name,)
-        variable = variables[path]
         if variable.shape != value.shape:
             raise ValueError(f"{source}: tensor {key!r} has shape {tensor.shape}, the model expects {variable.shape} in Flax layout")
         variable.set_value(jnp.asarray(value, dtype))
