@@ -60,6 +60,8 @@ def test_jitted_train_steps_lower_the_dice_loss(network, smooth_batch):
     _, model = network
     images, masks = smooth_batch
     optimizer = create_optimizer(model, learning_rate=1e-3)
-    losses = [float(train_step(model, optimizer, images, masks, output_activation="sigmoid")) for _ in range(TRAIN_STEPS)]
+    losses = [
+        float(train_step(model, optimizer, images, masks, output_activation="sigmoid")) for _ in range(TRAIN_STEPS)
+    ]
     assert all(map(jnp.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses

@@ -33,8 +33,9 @@ def batch_stats(model):
 
 def test_parameter_count_is_the_papers(reference_dir):
     reference = {m["name"]: m for m in json.loads((reference_dir / "reference_models.json").read_text())["models"]}
-    assert count_params(create_model("SCU-Net")) == reference["SCUNet"]["param_count_classes1_used_in_forward_unique"] == 169_711
-    assert count_params(create_model("SCU-Net", num_classes=2)) == reference["SCUNet"]["param_count_classes2_torchsummary_style"]
+    scunet = reference["SCUNet"]
+    assert count_params(create_model("SCU-Net")) == scunet["param_count_classes1_used_in_forward_unique"] == 169_711
+    assert count_params(create_model("SCU-Net", num_classes=2)) == scunet["param_count_classes2_torchsummary_style"]
 
 
 @pytest.mark.parametrize("side", [128, 512])
@@ -63,7 +64,8 @@ def test_dropout_and_batch_statistics_act_only_in_train_mode():
 
     model.train()
     assert not np.allclose(model(images), model(images)), "dropout should make two train-mode passes differ"
-    assert any(not np.allclose(old, new) for old, new in zip(before, batch_stats(model))), "train mode must update BatchNorm statistics"
+    updated = [not np.allclose(old, new) for old, new in zip(before, batch_stats(model))]
+    assert any(updated), "train mode must update BatchNorm statistics"
 
     model.set_attributes(deterministic=True)  # train-mode BatchNorm, dropout off: the randomness was dropout's
     np.testing.assert_allclose(model(images), model(images), atol=1e-6)
@@ -82,7 +84,8 @@ def test_upsampling_aligns_corners():
     y = upsample2x(x)
     assert y.shape == (1, 10, 14, 2)
     np.testing.assert_array_equal(y[:, [0, -1]][:, :, [0, -1]], x[:, [0, -1]][:, :, [0, -1]])
-    reference = F.interpolate(torch.from_numpy(np.array(x)).permute(0, 3, 1, 2), scale_factor=2, mode="bilinear", align_corners=True)
+    nchw = torch.from_numpy(np.array(x)).permute(0, 3, 1, 2)
+    reference = F.interpolate(nchw, scale_factor=2, mode="bilinear", align_corners=True)
     np.testing.assert_allclose(y, reference.permute(0, 2, 3, 1).numpy(), atol=1e-6)
 
 
@@ -91,7 +94,8 @@ def test_upsampling_aligns_corners():
 def test_resize_bilinear_matches_pytorch(size, out, align_corners):
     """Integer factors take the shifted-slice path, other sizes the interpolation matrix: both exact."""
     x = np.random.default_rng(0).random((2, *size, 3), dtype=np.float32)
-    reference = F.interpolate(torch.from_numpy(x).permute(0, 3, 1, 2), size=out, mode="bilinear", align_corners=align_corners)
+    nchw = torch.from_numpy(x).permute(0, 3, 1, 2)
+    reference = F.interpolate(nchw, size=out, mode="bilinear", align_corners=align_corners)
     y = resize_bilinear(jnp.asarray(x), out, align_corners=align_corners)
     np.testing.assert_allclose(y, reference.permute(0, 2, 3, 1).numpy(), atol=1e-6)
 

@@ -60,7 +60,7 @@ def _load(path: str | Path) -> dict:
     except Exception as error:
         raise ValueError(f"{path}: not a readable PyTorch checkpoint ({error})") from error
     if not isinstance(saved, dict):
-        raise ValueError(f"{path}: expected a dict (a state_dict, or one with 'model_state_dict'), got {type(saved).__name__}")
+        raise ValueError(f"{path}: expected a state_dict or a dict holding one, got {type(saved).__name__}")
     return saved
 
 
@@ -108,7 +108,9 @@ def _flax_leaf(module, leaf: str, tensor: np.ndarray) -> tuple[str, np.ndarray]:
     raise KeyError(f"no Flax variable for {leaf!r} of a {type(module).__name__}")
 
 
-def load_authors_weights(model: SCUNet, state: dict[str, np.ndarray], *, dtype=jnp.float32, source: str = "state_dict") -> None:
+def load_authors_weights(
+    model: SCUNet, state: dict[str, np.ndarray], *, dtype=jnp.float32, source: str = "state_dict"
+) -> None:
     """Copy an authors' state_dict (``read_authors_state_dict``) into ``model``, in place, cast to ``dtype``.
 
     float64 needs JAX's x64 mode (``jax.enable_x64``); without it JAX would silently round to float32.
@@ -128,7 +130,9 @@ def load_authors_weights(model: SCUNet, state: dict[str, np.ndarray], *, dtype=j
         except (AttributeError, IndexError, KeyError) as error:
             raise ValueError(f"{source}: tensor {key!r} has no place in the Flax SCU-Net ({error})") from None
         if variable.shape != value.shape:
-            raise ValueError(f"{source}: tensor {key!r} has shape {tensor.shape}, the model expects {variable.shape} in Flax layout")
+            raise ValueError(
+                f"{source}: tensor {key!r} has shape {tensor.shape}; the model expects {variable.shape} in Flax layout"
+            )
         variable.set_value(jnp.asarray(value, dtype))
         filled.add(path)
     missing = sorted(".".join(map(str, p)) for p in variables.keys() - filled)

@@ -74,7 +74,9 @@ class SCUNet(nnx.Module):
     rounding, for 32x fewer upsampled channels; ``fused.scunet_inference_form`` sets it.
     """
 
-    def __init__(self, *, num_classes: int = 1, in_channels: int = 3, rngs: nnx.Rngs, head_before_upsample: bool = False):
+    def __init__(
+        self, *, num_classes: int = 1, in_channels: int = 3, rngs: nnx.Rngs, head_before_upsample: bool = False
+    ):
         level1_channels, level2_channels, level3_channels = 16, 32, 64
         self.level1 = nnx.Sequential(
             ConvBNPReLU(in_channels, level1_channels, 3, stride=2, rngs=rngs),

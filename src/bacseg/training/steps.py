@@ -31,7 +31,7 @@ def apply_output_activation(raw: jax.Array, output_activation: str) -> jax.Array
 
 
 def create_optimizer(model: nnx.Module, *, learning_rate: float, weight_decay: float = 0.01) -> nnx.Optimizer:
-    """AdamW over the trainable parameters: PyTorch's defaults (betas 0.9/0.999, eps 1e-8, decay 0.01), as the authors."""
+    """AdamW on the parameters, PyTorch's defaults as the authors used (betas 0.9/0.999, eps 1e-8, decay 0.01)."""
     return nnx.Optimizer(model, optax.adamw(learning_rate, weight_decay=weight_decay), wrt=nnx.Param)
 
 
