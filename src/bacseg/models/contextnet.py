@@ -19,8 +19,8 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from bacseg.models.fastscnn import DepthwiseBNReLU, DepthwiseSeparable, FeatureFusion
-from bacseg.models.layers import ConvBNReLU, batch_norm, conv2d, resize_bilinear
+from bacseg.models.fastscnn import DepthwiseSeparable, FeatureFusion, InvertedResidual
+from bacseg.models.layers import ConvBNReLU, conv2d, resize_bilinear
 from bacseg.models.registry import register
 
 # (out channels, expansion, blocks, stride of the first block) per bottleneck stage; the input has 32 channels.
@@ -28,29 +28,12 @@ CONTEXT_STAGES = ((32, 1, 1, 1), (32, 6, 1, 1), (48, 6, 3, 2), (64, 6, 3, 2), (9
 DROPOUT_RATE = 0.1
 
 
-class LinearBottleneck(nnx.Module):
-    """MobileNetV2 block: 1x1 expand (BN-ReLU) -> 3x3 depthwise (BN-ReLU, strided) -> 1x1 project + BN;
-    identity shortcut when the stride is 1 and the width is unchanged."""
-
-    def __init__(self, in_channels: int, out_channels: int, *, expansion: int, stride: int, rngs: nnx.Rngs):
-        hidden = in_channels * expansion
-        self.expand = ConvBNReLU(in_channels, hidden, 1, bias=False, rngs=rngs)
-        self.depthwise = DepthwiseBNReLU(hidden, stride=stride, rngs=rngs)
-        self.project = conv2d(hidden, out_channels, 1, bias=False, rngs=rngs)
-        self.project_bn = batch_norm(out_channels, rngs=rngs)
-        self.use_shortcut = stride == 1 and in_channels == out_channels
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out = self.project_bn(self.project(self.depthwise(self.expand(x))))
-        return x + out if self.use_shortcut else out
-
-
 def _context_branch(in_channels: int, *, rngs: nnx.Rngs) -> nnx.Sequential:
     layers = [ConvBNReLU(in_channels, 32, 3, stride=2, padding=0, bias=False, rngs=rngs)]
     width = 32
     for out_channels, expansion, blocks, stride in CONTEXT_STAGES:
         for i in range(blocks):
-            layers.append(LinearBottleneck(width, out_channels, expansion=expansion, stride=stride if i == 0 else 1, rngs=rngs))
+            layers.append(InvertedResidual(width, out_channels, expansion=expansion, stride=stride if i == 0 else 1, rngs=rngs))
             width = out_channels
     return nnx.Sequential(*layers)
 

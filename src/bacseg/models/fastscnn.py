@@ -55,8 +55,8 @@ class InvertedResidual(nnx.Module):
     """MobileNetV2 block: 1x1 expand -> 3x3 depthwise (strided) -> 1x1 project + BN, no activation; identity
     shortcut when the stride is 1 and the width is unchanged."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int, rngs: nnx.Rngs):
-        hidden = in_channels * EXPANSION
+    def __init__(self, in_channels: int, out_channels: int, *, stride: int, expansion: int = EXPANSION, rngs: nnx.Rngs):
+        hidden = in_channels * expansion
         self.expand = ConvBNReLU(in_channels, hidden, 1, bias=False, rngs=rngs)
         self.depthwise = DepthwiseBNReLU(hidden, stride=stride, rngs=rngs)
         self.project = conv2d(hidden, out_channels, 1, bias=False, rngs=rngs)
