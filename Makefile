@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
+# Jobs find the venv's tools (jupyter-nbconvert, papermill) without activating it.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # JAX reuses compiled programs across processes (Snakemake jobs, test sessions).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
