@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
+
+from harness import machine
 
 from bacseg.runtime import configure_jax
 
@@ -36,16 +37,6 @@ from bacseg.models.scunet_torch import SCUNetTorch  # noqa: E402
 GFLOP_PER_PATCH = 8.43  # multiply-adds x 2 of one 3x512x512 forward pass
 SIDE = 512
 YNNPACK_OFF = {"xla_cpu_experimental_ynn_fusion_type": ""}
-
-
-def machine() -> str:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.machine()}, {cpu}, nproc {os.cpu_count()}"
 
 
 def jax_runner(model: nnx.Module, images: np.ndarray, compiler_options: dict):
