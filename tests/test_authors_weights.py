@@ -15,7 +15,7 @@ from bacseg.models.authors_weights import (
     scunet_from_authors_checkpoint,
 )
 from bacseg.models.scunet_torch import SCUNetTorch
-from bacseg.training.checkpoints import load_model
+from bacseg.models.checkpoint import load_model
 
 PAPER_CHECKPOINT = "SCUNet_dice_512_512_best_nosigmoid.pt"
 # The parity input is the authors' inference normalisation of an 8-bit patch (latest AutoSeg.py).

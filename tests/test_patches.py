@@ -7,17 +7,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bacseg.patches import (
-    PatchLoader,
-    PatchParams,
-    cut,
-    gaussian_weights,
-    is_background,
-    stitch,
-    tile_positions,
-    tile_starts,
-    write_patch_index,
-)
+from bacseg.inference.stitching import gaussian_weights, stitch
+from bacseg.inference.tiling import cut, tile_positions, tile_starts
+from bacseg.patches import PatchParams, is_background, write_patch_index
+from bacseg.training.input_pipeline import PatchLoader
 
 
 def test_tiles_step_by_size_minus_overlap_and_end_flush_with_the_edge():

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from bacseg.models.checkpoint import CheckpointMetadata, save_checkpoint
 from bacseg.models.layers import DepthwiseConv, PReLU
 from bacseg.models.scunet import SCUNet
 
@@ -157,8 +158,6 @@ def convert_authors_checkpoint(pt_path: str | Path, out_dir: str | Path, *, outp
     ``output_activation``: "none" for the paper's checkpoint (trained by Dice on the raw output,
     ``SCUNet_dice_512_512_best_nosigmoid.pt``), "sigmoid" for the BCE one (it outputs logits).
     """
-    from bacseg.training.checkpoints import CheckpointMetadata, save_checkpoint
-
     model = scunet_from_authors_checkpoint(pt_path)
     metadata = CheckpointMetadata(
         model_name="SCU-Net",
@@ -166,6 +165,7 @@ def convert_authors_checkpoint(pt_path: str | Path, out_dir: str | Path, *, outp
         in_channels=model.level1.layers[0].conv.in_features,
         output_activation=output_activation,
         source=f"authors' release: {Path(pt_path).name}",
+        normalization="authors",
         extra=checkpoint_info(pt_path),
     )
     return save_checkpoint(out_dir, model, metadata)

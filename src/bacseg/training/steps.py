@@ -15,20 +15,8 @@ import jax
 import optax
 from flax import nnx
 
+from bacseg.models.conventions import apply_output_activation
 from bacseg.training.loss import dice_loss
-
-OUTPUT_ACTIVATIONS = {"none": lambda raw: raw, "sigmoid": jax.nn.sigmoid}
-
-
-def apply_output_activation(raw: jax.Array, output_activation: str) -> jax.Array:
-    try:
-        activation = OUTPUT_ACTIVATIONS[output_activation]
-    except KeyError:
-        raise ValueError(
-            f"unknown output_activation {output_activation!r}; expected one of {sorted(OUTPUT_ACTIVATIONS)}"
-        ) from None
-    return activation(raw)
-
 
 def create_optimizer(model: nnx.Module, *, learning_rate: float, weight_decay: float = 0.01) -> nnx.Optimizer:
     """AdamW on the parameters, PyTorch's defaults as the authors used (betas 0.9/0.999, eps 1e-8, decay 0.01)."""

@@ -14,8 +14,8 @@ from pathlib import Path
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from bacseg.models import create_model
-from bacseg.training.steps import OUTPUT_ACTIVATIONS
+from bacseg.models.conventions import NORMALIZATIONS, OUTPUT_ACTIVATIONS
+from bacseg.models.registry import create_model
 
 _SAVED = (nnx.Param, nnx.BatchStat)
 
@@ -27,6 +27,7 @@ class CheckpointMetadata:
     in_channels: int
     output_activation: str  # "none" | "sigmoid": what turns the raw output into predictions
     source: str  # provenance, e.g. "authors' release: <file>" or the training run
+    normalization: str = "authors"  # how 8-bit tiles become its input (bacseg.models.conventions)
     extra: dict = dataclasses.field(default_factory=dict)  # JSON-able details: epoch, validation Dice, config
 
     def __post_init__(self):
@@ -34,6 +35,8 @@ class CheckpointMetadata:
             raise ValueError(
                 f"output_activation {self.output_activation!r} is not one of {sorted(OUTPUT_ACTIVATIONS)}"
             )
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization {self.normalization!r} is not one of {sorted(NORMALIZATIONS)}")
 
 
 def save_checkpoint(directory: str | Path, model: nnx.Module, metadata: CheckpointMetadata) -> Path:

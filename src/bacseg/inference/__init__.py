@@ -1,0 +1,1 @@
+"""Whole-image prediction: the tile grid, sliding-window inference and stitching."""
