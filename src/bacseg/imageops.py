@@ -1,9 +1,9 @@
-"""Fast image primitives behind the preprocessing: footprints, block means, components, a sparse
-binary closing, a median on 8-bit images and CLAHE.
+"""Image primitives behind the preprocessing: footprints, block means, mask resizing, components,
+binary morphology, the 8-bit median and CLAHE.
 
-Naive scikit-image takes ~13 s on one 4096x3328 mammogram; these pieces keep it near one second.
-Each one is either exact (the median, the sparse closing) or checked against scikit-image in tests
-(CLAHE).
+The filters are OpenCV's (the authors' own library) wherever it gives the scipy/scikit-image result
+and is faster; each function states its border rule and tests/test_preprocess.py checks it against
+the scipy/scikit-image reference. CLAHE stays our own: OpenCV's is not close to scikit-image's.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import rank
-
-from bacseg.median_network import median_filter_square
 
 
 def disk(radius: float) -> np.ndarray:
@@ -29,47 +28,32 @@ def disk(radius: float) -> np.ndarray:
 
 
 def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over factor x factor blocks (the last partial blocks are padded by edge values)."""
+    """Float32 mean over factor x factor blocks, the last partial blocks padded by edge values.
+
+    OpenCV's area resize at an integer factor (equal to the numpy block mean, ~3x faster).
+    """
+    image = np.asarray(image, dtype=np.float32)
     if factor == 1:
-        return image.astype(np.float32)
+        return image.copy()
     rows, cols = image.shape
     pad_rows, pad_cols = -rows % factor, -cols % factor
-    padded = np.pad(image, ((0, pad_rows), (0, pad_cols)), mode="edge") if pad_rows or pad_cols else image
-    shape = (padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
-    return padded.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    if pad_rows or pad_cols:
+        image = cv2.copyMakeBorder(image, 0, pad_rows, 0, pad_cols, cv2.BORDER_REPLICATE)
+    size = (image.shape[1] // factor, image.shape[0] // factor)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def upsample_mask(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
-    """A block-level mask back at full resolution, its edge interpolated bilinearly (not in steps).
+    """A block-level mask back at full resolution (cropped to ``shape``), its edge interpolated bilinearly.
 
-    Equals thresholding at one half the linear interpolation between block centres
-    (scipy.ndimage.zoom with order=1, grid_mode=True, mode="nearest"), but interpolates only the
-    blocks next to the mask's edge: elsewhere all neighbours agree and the value is the block's own.
+    Thresholds at one half OpenCV's bilinear resize (pixel centres aligned, edge pixels repeated), which
+    equals scipy.ndimage.zoom with order=1, grid_mode=True, mode="nearest".
     """
     if factor == 1:
         return mask[: shape[0], : shape[1]].copy()
-    full = np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)
-    neighbourhood = np.ones((3, 3), bool)
-    mixed = ndi.binary_dilation(mask, neighbourhood) & ~ndi.binary_erosion(mask, neighbourhood, border_value=1)
-    block_rows, block_cols = np.nonzero(mixed)
-    offsets = np.arange(factor)
-    rows = (block_rows[:, None, None] * factor + offsets[None, :, None]).repeat(factor, axis=2)
-    cols = (block_cols[:, None, None] * factor + offsets[None, None, :]).repeat(factor, axis=1)
-    centre_rows, centre_cols = (rows + 0.5) / factor - 0.5, (cols + 0.5) / factor - 0.5
-    full[rows, cols] = _bilinear(mask.astype(np.float32), centre_rows, centre_cols) > 0.5
+    size = (mask.shape[1] * factor, mask.shape[0] * factor)
+    full = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR) > 0.5
     return full[: shape[0], : shape[1]]
-
-
-def _bilinear(values: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``values`` interpolated at real positions (clamped to the edge pixels)."""
-    y0, x0 = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
-    wy, wx = y - y0, x - x0
-    rows, cols = values.shape
-    y0c, y1c = np.clip(y0, 0, rows - 1), np.clip(y0 + 1, 0, rows - 1)
-    x0c, x1c = np.clip(x0, 0, cols - 1), np.clip(x0 + 1, 0, cols - 1)
-    top = values[y0c, x0c] * (1 - wx) + values[y0c, x1c] * wx
-    bottom = values[y1c, x0c] * (1 - wx) + values[y1c, x1c] * wx
-    return top * (1 - wy) + bottom * wy
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -82,39 +66,58 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return labels == int(sizes.argmax())
 
 
-def binary_closing_sparse(mask: np.ndarray, radius: float, block: int = 256) -> np.ndarray:
-    """Closing (dilate, then erode) by disk(radius) as if the image extended beyond its edges.
+def binary_opening(mask: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Opening (erode, then dilate) by ``footprint``, pixels beyond the edges unset.
 
-    Exact and extensive (every input pixel stays set, also at the image border), and computed only
-    on the blocks within 2 radii of a set pixel, since annotation masks are sparse polylines.
+    That border rule is scipy.ndimage.binary_opening's (border_value=0), which this equals; OpenCV's
+    own default would leave the outside set during the erosion.
     """
-    footprint = disk(radius)
-    halo = 2 * (footprint.shape[0] // 2) + 1
-    result = np.zeros_like(mask, dtype=bool)
-    rows, cols = mask.shape
-    padded = np.pad(mask, halo)
-    for top in range(0, rows, block):
-        for left in range(0, cols, block):
-            window = padded[top : top + block + 2 * halo, left : left + block + 2 * halo]
-            if not window.any():
-                continue
-            closed = ndi.binary_erosion(ndi.binary_dilation(window, footprint), footprint)
-            height, width = min(block, rows - top), min(block, cols - left)
-            result[top : top + height, left : left + width] = closed[halo : halo + height, halo : halo + width]
+    kernel = footprint.astype(np.uint8)
+    opened = cv2.morphologyEx(_as_uint8(mask), cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return opened.astype(bool)
+
+
+def binary_closing(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Closing (dilate, then erode) by disk(radius) as if the image extended, unset, beyond its edges.
+
+    Extensive (every input pixel stays set, also at the image border): equals scipy.ndimage.binary_closing
+    of the zero-padded image. Done by OpenCV on the bounding box of the set pixels, since annotation
+    masks are sparse polylines.
+    """
+    result = np.zeros(mask.shape, dtype=bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return result
+    kernel = disk(radius).astype(np.uint8)
+    half = kernel.shape[0] // 2
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    padded = cv2.copyMakeBorder(_as_uint8(mask[box]), half, half, half, half, cv2.BORDER_CONSTANT, value=0)
+    closed = cv2.erode(cv2.dilate(padded, kernel), kernel)  # the padding keeps the edges out of it
+    result[box] = closed[half : closed.shape[0] - half, half : closed.shape[1] - half].astype(bool)
     return result
 
 
-def median_uint8(image: np.ndarray, footprint: np.ndarray, threads: int = 1) -> np.ndarray:
+def _as_uint8(mask: np.ndarray) -> np.ndarray:
+    """A boolean mask as the 0/1 uint8 image OpenCV takes (a view when it can be)."""
+    mask = np.ascontiguousarray(mask)
+    return mask.view(np.uint8) if mask.dtype == bool else (mask != 0).astype(np.uint8)
+
+
+def median_uint8(image: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     """Median of an 8-bit image over ``footprint``.
 
-    A full square goes through the merging network (exact, ndimage "reflect" edges, ~15x faster
-    than ndimage); other shapes through scikit-image's histogram rank filter, whose window shrinks to
-    the pixels inside the image near the border.
+    A full odd square goes through OpenCV's medianBlur (the authors' call), which repeats the edge
+    pixels: it equals scipy.ndimage.median_filter with mode="nearest" everywhere, and with scipy's
+    default "reflect" away from the width // 2 pixels at the border. Measured on a 4096x3328 mammogram,
+    0.011-0.030 s against 0.22-0.70 s for the previous comparator network (itself ~15x faster than scipy).
+    Other shapes go through scikit-image's histogram rank filter, whose window shrinks to the pixels
+    inside the image near the border.
     """
     if image.dtype != np.uint8:
         raise TypeError(f"median_uint8 needs uint8 input, got {image.dtype}")
-    if footprint.all() and footprint.shape[0] == footprint.shape[1]:
-        return median_filter_square(image, footprint.shape[0], threads)
+    width = footprint.shape[0]
+    if footprint.all() and footprint.shape == (width, width) and width % 2 == 1:
+        return image.copy() if width == 1 else cv2.medianBlur(image, width)
     return rank.median(image, footprint)
 
 
