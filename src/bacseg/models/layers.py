@@ -79,9 +79,41 @@ def linear(in_features: int, out_features: int, *, bias: bool = True, rngs: nnx.
     )
 
 
-def batch_norm(num_features: int, *, eps: float = 1e-5, rngs: nnx.Rngs) -> nnx.BatchNorm:
-    """``torch.nn.BatchNorm2d`` (momentum 0.1 in PyTorch's convention is 0.9 in Flax's)."""
-    return nnx.BatchNorm(num_features, momentum=0.9, epsilon=eps, rngs=rngs)
+class BatchNorm2d(nnx.BatchNorm):
+    """``torch.nn.BatchNorm2d`` as PyTorch trains it, over the channel (last) axis of NHWC inputs.
+
+    Train mode normalises with the batch mean and the biased batch variance, and updates the running
+    statistics as ``new = (1 - momentum) old + momentum batch`` (PyTorch's momentum convention, default 0.1)
+    with the UNBIASED batch variance (times n / (n - 1), n the values per channel); ``nnx.BatchNorm`` would
+    store the biased one. Eval mode uses the running statistics.
+    A subclass of ``nnx.BatchNorm`` with its variables (scale, bias, mean, var, epsilon), so weight import,
+    BatchNorm folding and checkpoints treat both alike.
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, rngs: nnx.Rngs):
+        super().__init__(num_features, momentum=1.0 - momentum, epsilon=eps, rngs=rngs)  # Flax's decay convention
+
+    def __call__(self, x: jax.Array, use_running_average: bool | None = None) -> jax.Array:
+        use_running_average = self.use_running_average if use_running_average is None else use_running_average
+        if use_running_average:
+            mean, var = self.mean[...], self.var[...]
+        else:
+            n = x.size // x.shape[-1]
+            if n < 2:
+                raise ValueError(f"BatchNorm in train mode needs more than 1 value per channel, got input {x.shape}")
+            axes = tuple(range(x.ndim - 1))
+            mean = jnp.mean(x, axes)
+            var = jnp.mean(jnp.square(x - mean), axes)
+            decay = self.momentum
+            self.mean[...] = jax.lax.stop_gradient(decay * self.mean[...] + (1 - decay) * mean)
+            self.var[...] = jax.lax.stop_gradient(decay * self.var[...] + (1 - decay) * var * (n / (n - 1)))
+        gain = self.scale[...] * jax.lax.rsqrt(var + self.epsilon)
+        return (x - mean) * gain + self.bias[...]
+
+
+def batch_norm(num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, rngs: nnx.Rngs) -> BatchNorm2d:
+    """``torch.nn.BatchNorm2d(num_features, eps, momentum)`` with PyTorch's training rule (``BatchNorm2d``)."""
+    return BatchNorm2d(num_features, eps=eps, momentum=momentum, rngs=rngs)
 
 
 class PReLU(nnx.Module):

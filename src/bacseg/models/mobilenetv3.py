@@ -15,7 +15,7 @@ from typing import NamedTuple
 import jax
 from flax import nnx
 
-from bacseg.models.layers import DepthwiseConv, SqueezeExcite, conv2d, reinit_kernels
+from bacseg.models.layers import DepthwiseConv, SqueezeExcite, batch_norm, conv2d, reinit_kernels
 
 OUT_CHANNELS = 960
 
@@ -59,7 +59,7 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 def _batch_norm(channels: int, *, rngs: nnx.Rngs) -> nnx.BatchNorm:
     """``nn.BatchNorm2d(eps=0.001, momentum=0.01)``, torchvision's MobileNetV3 norm layer."""
-    return nnx.BatchNorm(channels, momentum=0.99, epsilon=1e-3, rngs=rngs)
+    return batch_norm(channels, eps=1e-3, momentum=0.01, rngs=rngs)
 
 
 class ConvBNActivation(nnx.Module):

@@ -1,0 +1,105 @@
+"""The shared BatchNorm against ``torch.nn.BatchNorm2d``: train-mode outputs, running statistics, eval outputs.
+
+The comparison in the paper is with PyTorch-trained networks, so the running statistics must evolve as
+PyTorch's do (momentum 0.1, unbiased running variance); ``nnx.BatchNorm`` stores the biased variance.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from bacseg.models.layers import batch_norm, conv2d
+
+torch = pytest.importorskip("torch")
+
+CHANNELS = 5
+
+
+def to_torch(x: np.ndarray):
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def from_torch(t) -> np.ndarray:
+    return t.detach().numpy().transpose(0, 2, 3, 1)
+
+
+def batches(count: int, shape=(3, 4, 6, CHANNELS)) -> list[np.ndarray]:
+    """Batches with different per-channel means and spreads, so the running statistics move every pass."""
+    rng = np.random.default_rng(0)
+    channels = shape[-1]
+    return [(rng.normal(size=shape) * rng.uniform(0.5, 3.0, channels) + rng.normal(size=channels)).astype(np.float32)
+            for _ in range(count)]
+
+
+@pytest.mark.parametrize("eps, momentum", [(1e-5, 0.1), (1e-3, 0.01)])
+def test_training_passes_match_torch_outputs_and_running_statistics(eps, momentum):
+    ours = batch_norm(CHANNELS, eps=eps, momentum=momentum, rngs=nnx.Rngs(0))
+    reference = torch.nn.BatchNorm2d(CHANNELS, eps=eps, momentum=momentum)
+    ours.train()
+    for x in batches(4):
+        np.testing.assert_allclose(np.asarray(ours(jnp.asarray(x))), from_torch(reference(to_torch(x))), atol=2e-5)
+    np.testing.assert_allclose(np.asarray(ours.mean[...]), reference.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(ours.var[...]), reference.running_var.numpy(), rtol=1e-5)
+
+    ours.eval()
+    reference.eval()
+    x = batches(5)[-1]
+    np.testing.assert_allclose(np.asarray(ours(jnp.asarray(x))), from_torch(reference(to_torch(x))), atol=2e-5)
+
+
+def test_running_variance_is_the_unbiased_batch_variance():
+    x = batches(1)[0]
+    bn = batch_norm(CHANNELS, rngs=nnx.Rngs(0))
+    bn.train()
+    bn(jnp.asarray(x))
+    unbiased = x.reshape(-1, CHANNELS).var(axis=0, ddof=1)
+    np.testing.assert_allclose(np.asarray(bn.var[...]), 0.9 + 0.1 * unbiased, rtol=1e-5)
+
+
+def test_train_mode_rejects_one_value_per_channel_as_torch_does():
+    bn = batch_norm(CHANNELS, rngs=nnx.Rngs(0))
+    bn.train()
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(jnp.ones((1, 1, 1, CHANNELS)))
+
+
+class ConvBN(nnx.Module):
+    def __init__(self, rngs: nnx.Rngs):
+        self.conv = conv2d(3, CHANNELS, 3, rngs=rngs)
+        self.bn = batch_norm(CHANNELS, rngs=rngs)
+
+    def __call__(self, x):
+        return self.bn(self.conv(x))
+
+
+def test_sgd_steps_of_a_conv_bn_net_match_torch():
+    ours = ConvBN(nnx.Rngs(0))
+    reference = torch.nn.Sequential(torch.nn.Conv2d(3, CHANNELS, 3, padding=1), torch.nn.BatchNorm2d(CHANNELS))
+    with torch.no_grad():
+        reference[0].weight.copy_(torch.from_numpy(np.array(ours.conv.kernel[...]).transpose(3, 2, 0, 1)))
+        reference[0].bias.copy_(torch.from_numpy(np.array(ours.conv.bias[...])))
+    target = np.random.default_rng(1).normal(size=(3, 4, 6, CHANNELS)).astype(np.float32)
+    optimizer = nnx.Optimizer(ours, optax.sgd(0.1), wrt=nnx.Param)
+    reference_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+
+    @nnx.jit
+    def step(model, optimizer, x):
+        grads = nnx.grad(lambda m: jnp.mean((m(x) - target) ** 2))(model)
+        optimizer.update(model, grads)
+
+    ours.train()
+    for x in batches(3, shape=(3, 4, 6, 3)):
+        step(ours, optimizer, jnp.asarray(x))
+        reference_optimizer.zero_grad()
+        torch.mean((reference(to_torch(x)) - to_torch(target)) ** 2).backward()
+        reference_optimizer.step()
+
+    np.testing.assert_allclose(np.asarray(ours.bn.scale[...]), reference[1].weight.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours.bn.mean[...]), reference[1].running_mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours.bn.var[...]), reference[1].running_var.numpy(), rtol=1e-5)
+    ours.eval()
+    reference.eval()
+    x = batches(4, shape=(3, 4, 6, 3))[-1]
+    np.testing.assert_allclose(np.asarray(ours(jnp.asarray(x))), from_torch(reference(to_torch(x))), atol=1e-4)
