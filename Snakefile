@@ -12,7 +12,8 @@ min_version("9.0")
 configfile: Path(workflow.basedir) / "config.yaml"
 
 
-validate(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+# The schema ships with the package (bacseg.settings reads the same file for the CLI and the stages).
+validate(config, Path(workflow.basedir) / "src/bacseg/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

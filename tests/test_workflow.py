@@ -111,5 +111,7 @@ def test_alternative_configs_validate(name):
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     update_config(config, yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text()))
-    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    from bacseg.settings import schema_path
+
+    validate(config, str(schema_path()))
     assert config["patches"]["size"] % 32 == 0

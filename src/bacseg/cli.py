@@ -9,43 +9,37 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
-
-import yaml
-
-
-def _config_section(config_file: Path | None, *keys: str) -> dict[str, Any]:
-    """A section of a workflow config file (e.g. synthetic.A); empty when no file is given."""
-    if config_file is None:
-        return {}
-    section: Any = yaml.safe_load(config_file.read_text()) or {}
-    for key in keys:
-        section = section.get(key, {}) if isinstance(section, dict) else {}
-    return section
+from typing import Sequence
 
 
 def _synth(args: argparse.Namespace) -> None:
+    from bacseg.settings import load_config
     from bacseg.synthetic import generate_cohort
 
-    generate_cohort(args.cohort, args.out, _config_section(args.config, "synthetic", args.cohort), seed=args.seed, workers=args.workers)
+    config = load_config(args.config)
+    seed = config["seed"] if args.seed is None else args.seed
+    generate_cohort(args.cohort, args.out, config["synthetic"][args.cohort], seed=seed, workers=args.workers)
     print(f"cohort {args.cohort} written to {args.out}")
 
 
 def _ingest(args: argparse.Namespace) -> None:
     from bacseg.ingest import IngestOptions, ingest
+    from bacseg.settings import load_config
 
-    settings = {**_config_section(args.config, "ingest"), "cohort": args.cohort}
+    config = load_config(args.config)
     if args.on_error:
-        settings["on_error"] = args.on_error
-    result = ingest(args.dicom_dir, args.out, mdai_export=args.annotations, options=IngestOptions(**settings))
+        config["ingest"]["on_error"] = args.on_error
+    options = IngestOptions.from_mapping(config["ingest"], cohort=args.cohort, seed=config["seed"])
+    result = ingest(args.dicom_dir, args.out, mdai_export=args.annotations, options=options)
     print(f"{len(result.manifest)} images ({int(result.manifest['annotation'].sum())} annotated), "
           f"{len(result.skipped)} skipped; manifest.csv, annotations.json, skipped.csv in {args.out}")
 
 
 def _preprocess(args: argparse.Namespace) -> None:
     from bacseg.preprocess import PreprocessParams, preprocess_dicom_file
+    from bacseg.settings import load_config
 
-    params = PreprocessParams.from_mapping(_config_section(args.config, "preprocess"))
+    params = PreprocessParams.from_mapping(load_config(args.config)["preprocess"])
     written = preprocess_dicom_file(args.dicom, args.out, params)
     print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
 
@@ -73,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="generate a synthetic cohort (DICOM, MD.ai JSON, truth table)")
     synth.add_argument("--cohort", choices=["A", "B", "C"], required=True)
     synth.add_argument("--out", type=Path, required=True, help="output folder")
-    synth.add_argument("--seed", type=int, default=42)
+    synth.add_argument("--seed", type=int, help="default: the config's seed (42)")
     synth.add_argument("--config", type=Path, help="workflow config file whose synthetic.<cohort> section to use")
     synth.add_argument("--workers", type=int, default=1, help="processes (same bytes whatever the number)")
     synth.set_defaults(run=_synth)

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bacseg import settings
 from bacseg.io.dicom import DicomReadError, MammogramHeader, read_header, read_pixels
 from bacseg.io.mdai import read_export
-from bacseg.split import PAPER_VALIDATION_FRACTION, assign_split
+from bacseg.split import assign_split
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ MANIFEST_COLUMNS = [
     "image_id", "subject_id", "cohort", "exam_date", "laterality", "view", "dicom_path", "split",
     "annotation", "rows", "columns", "pixel_spacing_mm",
 ]  # fmt: skip
-ID_SCHEMES = ("sequential", "hash")
 
 
 @dataclass(frozen=True)
@@ -58,32 +58,39 @@ class IngestError(ValueError):
         self.problems = problems
 
 
+_DEFAULTS = settings.section_defaults("ingest")
+
+
 @dataclass(frozen=True)
 class IngestOptions:
-    """How images become manifest rows; the config section ``ingest`` maps onto these names."""
+    """How images become manifest rows: the config section ``ingest`` (meanings and ranges in its schema),
+    plus the cohort, the seed and the number of worker processes."""
 
     cohort: str = "A"
-    id_scheme: str = "sequential"  # "sequential" | "hash" (needs a secret salt)
-    salt: str = ""  # secret key for id_scheme "hash"; also varies the sequential order
-    # regex whose match (group 1 if any) in PatientID names the subject, e.g. "P_[0-9]+" for CBIS-DDSM
-    subject_pattern: str | None = None
-    split_by: str = "subject"  # "subject" | "image" | "none" (all "test")
-    val_fraction: float = PAPER_VALIDATION_FRACTION
+    id_scheme: str = _DEFAULTS["id_scheme"]
+    salt: str = _DEFAULTS["salt"]
+    subject_pattern: str | None = _DEFAULTS["subject_pattern"]  # match (group 1 if any) in PatientID
+    split_by: str = _DEFAULTS["split_by"]
+    val_fraction: float = _DEFAULTS["val_fraction"]
     seed: int = 0
-    on_error: str = "raise"  # "raise" | "skip"
-    check_pixels: bool = True  # decode every image during the scan (finds undecodable files up front)
+    on_error: str = _DEFAULTS["on_error"]
+    check_pixels: bool = _DEFAULTS["check_pixels"]
     workers: int = 1
-    bac_labels: tuple[str, ...] = ("BAC",)
+    bac_labels: tuple[str, ...] = tuple(_DEFAULTS["bac_labels"])
 
     def __post_init__(self):
-        if self.id_scheme not in ID_SCHEMES:
-            raise ValueError(f"id_scheme must be one of {ID_SCHEMES}, got {self.id_scheme!r}")
+        settings.resolve("ingest", {key: getattr(self, key) for key in _DEFAULTS})
         if self.id_scheme == "hash" and not self.salt:
             raise ValueError("id_scheme 'hash' needs a secret salt: an unkeyed hash of a PatientID can be reversed")
-        if self.on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.subject_pattern is not None:
             re.compile(self.subject_pattern)
+
+    @classmethod
+    def from_mapping(cls, mapping: dict | None, cohort: str = "A", seed: int = 0, workers: int = 1) -> "IngestOptions":
+        """From the config section ``ingest``; an unknown key or bad value is an error naming it."""
+        values = settings.resolve("ingest", mapping)
+        values["bac_labels"] = tuple(values["bac_labels"])
+        return cls(cohort=cohort, seed=seed, workers=workers, **values)
 
 
 @dataclass(frozen=True)

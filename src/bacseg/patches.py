@@ -10,13 +10,14 @@ Training (and the patch-wise metrics) use the foreground tiles that contain calc
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
+from bacseg import settings
 from bacseg.inference.tiling import cut, tile_positions
 
 PAPER_PATCH_COUNTS = {"train": 3455, "validation": 901}
@@ -26,29 +27,30 @@ INDEX_COLUMNS = [
 ]  # fmt: skip
 
 
+_DEFAULTS = settings.section_defaults("patches")
+
+
 @dataclass(frozen=True)
 class PatchParams:
-    size: int = 512
-    overlap: int = 64
-    background_mean_max: float = 20.0  # a tile with mean <= this is background (authors: 20)
-    background_std_max: float = 10.0  # ... or with standard deviation <= this (authors: 10)
-    min_breast_fraction: float = 0.0  # also background below this fraction of breast-mask pixels (0: off)
-    min_bac_pixels: int = 1  # a tile is calcified with at least this many label pixels
-    select: str = "calcified"  # "calcified" (paper) | "foreground": which tiles training uses
+    """Tiling and the background filter: the config section ``patches`` (meanings and ranges in its schema)."""
+
+    size: int = _DEFAULTS["size"]
+    overlap: int = _DEFAULTS["overlap"]
+    background_mean_max: float = _DEFAULTS["background_mean_max"]
+    background_std_max: float = _DEFAULTS["background_std_max"]
+    min_breast_fraction: float = _DEFAULTS["min_breast_fraction"]
+    min_bac_pixels: int = _DEFAULTS["min_bac_pixels"]
+    select: str = _DEFAULTS["select"]
 
     def __post_init__(self):
-        if not 0 <= self.overlap < self.size:
-            raise ValueError(f"patch overlap must be in [0, size), got overlap={self.overlap}, size={self.size}")
-        if self.select not in ("calcified", "foreground"):
-            raise ValueError(f"patch select must be 'calcified' or 'foreground', got {self.select!r}")
+        settings.resolve("patches", asdict(self))
+        if self.overlap >= self.size:
+            raise settings.SettingsError(f"patches.overlap must be < size, got {self.overlap} >= {self.size}")
 
     @classmethod
     def from_mapping(cls, mapping: dict | None) -> PatchParams:
-        mapping = dict(mapping or {})
-        unknown = sorted(set(mapping) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown patch key(s): {', '.join(unknown)}")
-        return cls(**mapping)
+        """From a config section; an unknown key or bad value is an error naming it."""
+        return cls(**settings.resolve("patches", mapping))
 
 
 def is_background(tile: np.ndarray, params: PatchParams, breast: np.ndarray | None = None) -> bool:

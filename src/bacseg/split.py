@@ -9,24 +9,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bacseg import settings
+
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
-PAPER_VALIDATION_FRACTION = 134 / 661
-SPLIT_MODES = ("subject", "image", "none")
+_DEFAULTS = settings.section_defaults("ingest")
 
 
 def assign_split(
-    manifest: pd.DataFrame, by: str = "subject", val_fraction: float = PAPER_VALIDATION_FRACTION, seed: int = 0
+    manifest: pd.DataFrame,
+    by: str = _DEFAULTS["split_by"],
+    val_fraction: float = _DEFAULTS["val_fraction"],
+    seed: int = 0,
 ) -> pd.Series:
     """"train"/"validation" per row (index aligned with ``manifest``); ``by="none"`` marks all "test".
+
+    ``by`` and ``val_fraction`` are the config keys ingest.split_by and ingest.val_fraction (checked by
+    their schema).
 
     ``by="subject"``: subjects in a seeded random order each go to validation when that brings the
     validation image count closer to ``val_fraction`` of all images; no subject is on both sides.
     ``by="image"``: a seeded random ``val_fraction`` of the images (the paper's split).
     """
-    if by not in SPLIT_MODES:
-        raise ValueError(f"split mode must be one of {SPLIT_MODES}, got {by!r}")
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    settings.resolve("ingest", {"split_by": by, "val_fraction": val_fraction})
     if by == "none":
         return pd.Series(TEST, index=manifest.index, name="split")
     rng = np.random.default_rng(seed)

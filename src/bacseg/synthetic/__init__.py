@@ -6,7 +6,6 @@ makes one image, for notebooks and benchmarks.
 
 from bacseg.synthetic.anatomy import Breast, draw_breast
 from bacseg.synthetic.cohorts import generate_cohort
-from bacseg.synthetic.config import KEYS as CONFIG_KEYS
 from bacseg.synthetic.mammogram import SyntheticMammogram, synthesize_mammogram
 
-__all__ = ["Breast", "CONFIG_KEYS", "SyntheticMammogram", "draw_breast", "generate_cohort", "synthesize_mammogram"]
+__all__ = ["SyntheticMammogram", "draw_breast", "generate_cohort", "synthesize_mammogram"]

@@ -106,7 +106,8 @@ def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers
     """Write synthetic cohort ``cohort`` ("A" | "B" | "C") under ``out_dir``.
 
     ``config`` is the cohort's section of the workflow config; its keys, meanings and per-cohort defaults
-    are ``bacseg.synthetic.config.KEYS``. Writes ``dicom/<PatientID>/<StudyDate>/<lat><view>.dcm``,
+    are in the config schema (section ``synthetic.<cohort>``).
+    Writes ``dicom/<PatientID>/<StudyDate>/<lat><view>.dcm``,
     ``annotations.json`` (MD.ai export of the annotated images: BAC centre-lines, or the global "No BAC"
     label), ``truth_masks/...png`` (the exact calcified pixels: TRUTH_MASK_BAC, benign look-alikes:
     TRUTH_MASK_LOOKALIKE, else 0), ``truth.csv`` (one row per image, TRUTH_COLUMNS) and, for cohort B, ``breast_ct.csv``
