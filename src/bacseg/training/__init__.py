@@ -1,0 +1,5 @@
+"""Training (paper II.B): the input pipeline, augmentation, the jitted steps, the loop and its checkpoints."""
+
+from bacseg.training.train import train_and_evaluate
+
+__all__ = ["train_and_evaluate"]
