@@ -1,4 +1,4 @@
-"""Tiles, background filter, patch index and loader, and stitching back (paper II.C)."""
+"""Background filter, patch index and loader (paper II.C); the tile grid and stitching: test_inference.py."""
 
 import json
 
@@ -7,46 +7,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bacseg.inference.stitching import gaussian_weights, stitch
-from bacseg.inference.tiling import cut, tile_positions, tile_starts
 from bacseg.patches import PatchParams, is_background, write_patch_index
 from bacseg.training.input_pipeline import PatchLoader
 
 
-def test_tiles_step_by_size_minus_overlap_and_end_flush_with_the_edge():
-    assert tile_starts(4096, 512, 64) == list(range(0, 3585, 448))  # 3584 = 8 * 448: already flush
-    assert tile_starts(3328, 512, 64) == [0, 448, 896, 1344, 1792, 2240, 2688, 2816]
-    assert tile_starts(300, 512, 64) == [0]
-    assert len(tile_positions((4096, 3328), 512, 64)) == 9 * 8
+def test_overlap_must_be_smaller_than_the_patch():
     with pytest.raises(ValueError, match="overlap"):
         PatchParams(size=64, overlap=64)
-
-
-@pytest.mark.parametrize("mode", ["max", "mean", "gaussian"])
-@pytest.mark.parametrize("shape, size, overlap", [((1000, 777), 256, 32), ((90, 130), 128, 16), ((512, 512), 512, 64)])
-def test_tiling_then_stitching_gives_the_image_back_exactly(mode, shape, size, overlap):
-    image = np.random.default_rng(0).random(shape, dtype=np.float32)
-    positions = tile_positions(shape, size, overlap)
-    tiles = [cut(image, y, x, size) for y, x in positions]
-    assert all(tile.shape == (size, size) for tile in tiles)
-    np.testing.assert_array_equal(stitch(tiles, positions, shape, mode), image)
-
-
-def test_stitch_modes_differ_where_tiles_disagree():
-    shape, positions = (10, 16), [(0, 0), (0, 6)]
-    tiles = [np.full((10, 10), 0.2), np.full((10, 10), 0.8)]
-    overlap = (slice(None), slice(6, 10))
-    assert (stitch(tiles, positions, shape, "max")[overlap] == np.float32(0.8)).all()
-    assert np.allclose(stitch(tiles, positions, shape, "mean")[overlap], 0.5)
-    blended = stitch(tiles, positions, shape, "gaussian")[5]
-    assert 0.2 < blended[6] < blended[9] < 0.8, "each tile counts most near its own centre"
-    uncovered = stitch(tiles[:1], positions[:1], shape, "max", fill_value=-1.0)
-    assert (uncovered[:, 10:] == -1).all()
-
-
-def test_gaussian_weights_peak_in_the_centre_and_stay_positive():
-    weights = gaussian_weights(64)
-    assert weights.min() > 0 and weights.max() == 1 and weights[31:33, 31:33].min() > 0.99
 
 
 def test_background_tiles_are_the_dark_or_flat_ones():

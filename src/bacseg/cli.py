@@ -60,6 +60,30 @@ def _convert_weights(args: argparse.Namespace) -> None:
     print(f"converted {args.checkpoint} -> {args.out}")
 
 
+def _predict(args: argparse.Namespace) -> None:
+    from bacseg.runtime import configure_jax
+
+    configure_jax()
+    from bacseg.inference.dicom_file import preprocessed_image, write_prediction
+    from bacseg.inference.predictor import load_predictor
+    from bacseg.inference.settings import resolve_settings
+    from bacseg.inference.sliding_window import sliding_window_inference
+    from bacseg.preprocess import PreprocessParams
+    from bacseg.settings import load_config
+
+    config = load_config(args.config)
+    overrides = {"stitch_mode": args.stitch} if args.stitch else {}
+    settings = resolve_settings({**config.get("predict", {}), **overrides}, recipe="project")
+    image = preprocessed_image(args.dicom, PreprocessParams.from_mapping(config["preprocess"]))
+    predictor = load_predictor(args.weights, batch_size=settings["batch_size"])
+    probabilities = sliding_window_inference(image, predictor, **settings)
+    record = {"model": predictor.model_name, "weights": predictor.metadata.source,
+              "normalization": predictor.normalization, "output_activation": predictor.output_activation,
+              "clipped_to": [0.0, 1.0], "settings": settings}  # fmt: skip
+    written = write_prediction(args.out, image, probabilities, args.cutoff, record)
+    print(json.dumps({key: str(path) for key, path in written.items()}, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bacseg", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -95,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("checkpoint", type=Path)
     convert.add_argument("--out", type=Path, required=True)
     convert.set_defaults(run=_convert_weights)
+
+    predict = commands.add_parser("predict", help="one DICOM mammogram -> probability map (.npy), overlay PNG, settings")
+    predict.add_argument("dicom", type=Path)
+    predict.add_argument("--weights", required=True,
+                         help="'authors' (the shipped paper checkpoint), an authors' .pt file or a checkpoint folder")
+    predict.add_argument("--out", type=Path, required=True,
+                         help="output folder; file names are fixed, never taken from the input")
+    predict.add_argument("--stitch", choices=["max", "mean", "gaussian"], help="default: the config's (max)")
+    predict.add_argument("--cutoff", type=float, default=0.5, help="overlay pixels with probability above this")
+    predict.add_argument("--config", type=Path, help="workflow config file whose preprocess and predict sections to use")
+    predict.set_defaults(run=_predict)
     return parser
 
 
