@@ -1,5 +1,6 @@
 """Table 1's scores on hand-computed cases (empty masks included) and whole images read from real files."""
 
+import json
 import math
 
 import numpy as np
@@ -232,3 +233,27 @@ def test_a_map_of_another_size_names_both_files(tmp_path):
     np.save(tmp_path / "p.npy", np.zeros((4, 5), np.float16))
     with pytest.raises(ValueError, match=r"p.npy is \(4, 5\) but its truth .*t.png is \(4, 4\)"):
         evaluate_pairs([("p", tmp_path / "p.npy", tmp_path / "t.png", None)])
+
+
+def test_cli_evaluate_prints_the_table1_row_and_names_unmatched_files(tmp_path, capsys):
+    from bacseg.cli import main
+
+    pred, truth = tmp_path / "pred", tmp_path / "truth"
+    pred.mkdir(), truth.mkdir()
+    label = np.zeros((6, 6), np.uint8)
+    label[1:4, 2] = 255
+    _png(truth / "one.png", label)
+    _png(truth / "two.png", label)
+    probability = (label / 255).astype(np.float16)
+    probability[5, 5] = 0.9  # one false positive
+    np.save(pred / "one.npy", probability)
+    _png(pred / "two.png", label)
+    assert main(["evaluate", "--pred", str(pred), "--truth", str(truth), "--per-image", str(tmp_path / "p.csv")]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["n"], row["cutoff"], row["empty"]) == (2, 0.5, "nan")
+    assert row["precision"]["mean"] == pytest.approx((0.75 + 1) / 2)
+    assert row["f1"]["mean"] == pytest.approx((6 / 7 + 1) / 2)
+    assert pd.read_csv(tmp_path / "p.csv")["fp"].tolist() == [1, 0]
+    (truth / "two.png").unlink()
+    assert main(["evaluate", "--pred", str(pred), "--truth", str(truth)]) == 1
+    assert "no truth mask" in (error := capsys.readouterr().err) and "two" in error

@@ -84,6 +84,16 @@ def _predict(args: argparse.Namespace) -> None:
     print(json.dumps({key: str(path) for key, path in written.items()}, indent=2))
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    from bacseg.evaluation import evaluate_pairs, match_by_stem
+    from bacseg.metrics.segmentation import summarise
+
+    per_image = evaluate_pairs(match_by_stem(args.pred, args.truth), cutoff=args.cutoff, empty=args.empty)
+    if args.per_image:
+        per_image.to_csv(args.per_image, index=False)
+    print(json.dumps({"cutoff": args.cutoff, "empty": args.empty, **summarise(per_image)}, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bacseg", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -130,6 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--cutoff", type=float, default=0.5, help="overlay pixels with probability above this")
     predict.add_argument("--config", type=Path, help="workflow config file whose preprocess and predict sections to use")
     predict.set_defaults(run=_predict)
+    evaluate = commands.add_parser(
+        "evaluate", help="score probability maps or masks (.npy/.png) against truth masks (.png): Table 1's row as JSON"
+    )
+    evaluate.add_argument("--pred", type=Path, required=True, help="folder of predictions (.npy/.png), paired by stem")
+    evaluate.add_argument("--truth", type=Path, required=True, help="folder of truth masks (PNG, label > 128: 255)")
+    evaluate.add_argument("--cutoff", type=float, default=0.5, help="a pixel is predicted where probability > cutoff")
+    evaluate.add_argument("--empty", choices=["nan", "zero"], default="nan",
+                          help="a 0/0 score (e.g. F1 of an empty truth left empty): nan = skipped (default), zero = 0 "
+                               "as the authors' code")
+    evaluate.add_argument("--per-image", type=Path, help="also write the per-image counts and scores to this CSV")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
