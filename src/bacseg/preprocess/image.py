@@ -135,7 +135,8 @@ def preprocess_image(
 def annotation_mask(
     polylines: list[np.ndarray], shape: tuple[int, int], params: PreprocessParams | None = None, scale: float = 1.0
 ) -> np.ndarray:
-    """BAC label mask: the rasterised centre-lines, widened to the line width, closed (dilate, then erode) by disk(radius).
+    """BAC label mask: the rasterised centre-lines, widened to the line width, closed (dilate, then erode)
+    by disk(radius).
 
     The paper closes one-pixel centre-lines, which leaves a thin label; a calcified artery is a band
     about as wide as the vessel, so ``annotation_line_width`` can draw the lines that wide first.
