@@ -257,3 +257,59 @@ def test_cli_evaluate_prints_the_table1_row_and_names_unmatched_files(tmp_path, 
     (truth / "two.png").unlink()
     assert main(["evaluate", "--pred", str(pred), "--truth", str(truth)]) == 1
     assert "no truth mask" in (error := capsys.readouterr().err) and "two" in error
+
+
+def test_lookalike_false_positives_by_hand(tmp_path):
+    from bacseg.metrics.discrimination import lookalike_false_positives, lookalike_hits
+    from bacseg.synthetic.cohorts import TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE
+
+    values = np.zeros((8, 8), np.uint8)
+    values[1, 1:4] = TRUTH_MASK_LOOKALIKE  # object 1, three pixels
+    values[5:7, 5] = TRUTH_MASK_LOOKALIKE  # object 2, two pixels
+    values[6, 6] = TRUTH_MASK_LOOKALIKE  # diagonal neighbour: still object 2
+    values[3, :] = TRUTH_MASK_BAC
+    label = np.zeros((8, 8), bool)
+    label[2:5, :] = True  # the annotation band around the BAC
+    predicted = np.zeros((8, 8), bool)
+    predicted[1, 2] = predicted[3, 3] = predicted[7, 0] = True  # a look-alike pixel, a BAC pixel, background
+    expected = {"lookalike_objects": 2, "lookalike_objects_hit": 1, "lookalike_pixels": 6,
+                "lookalike_pixels_predicted": 1, "fp_pixels": 2}
+    assert lookalike_hits(predicted, values, label) == expected
+    _png(tmp_path / "truth.png", values)
+    _png(tmp_path / "label.png", label.astype(np.uint8) * 255)
+    np.save(tmp_path / "map.npy", predicted.astype(np.float16))
+    pd.DataFrame({"image_id": ["a"], "bac_mask_png": ["label.png"]}).to_csv(tmp_path / "pre.csv", index=False)
+    table = lookalike_false_positives({"a": tmp_path / "map.npy"}, {"a": tmp_path / "truth.png"}, tmp_path / "pre.csv")
+    assert table.drop(columns="image_id").to_dict("records") == [expected]
+    with pytest.raises(ValueError, match="no synthetic truth mask for 1 image"):
+        lookalike_false_positives({"b": tmp_path / "map.npy"}, {"a": tmp_path / "truth.png"}, tmp_path / "pre.csv")
+
+
+def test_truth_masks_found_through_the_manifests_dicom_paths(tmp_path):
+    from bacseg.metrics.discrimination import synthetic_truth_masks
+
+    cohort = tmp_path / "synthetic" / "A"
+    (cohort / "dicom" / "case0001").mkdir(parents=True)
+    pd.DataFrame({"dicom_path": ["dicom/case0001/LCC.dcm", "dicom/case0001/RCC.dcm"],
+                  "truth_mask_path": ["truth_masks/case0001/LCC.png", "truth_masks/case0001/RCC.png"]}).to_csv(
+        cohort / "truth.csv", index=False)
+    pd.DataFrame({"image_id": ["A0002", "A0009"],
+                  "dicom_path": [str(cohort / "dicom/case0001/RCC.dcm"), "/elsewhere/x.dcm"]}).to_csv(
+        tmp_path / "manifest.csv", index=False)
+    assert synthetic_truth_masks(tmp_path / "manifest.csv", cohort / "truth.csv") == {
+        "A0002": cohort / "truth_masks/case0001/RCC.png"}
+
+
+def test_spread_and_lookalike_shares_per_model():
+    from bacseg.metrics.discrimination import discrimination_table, f1_spread
+
+    whole = {"SCU-Net": pd.DataFrame({"f1": [0.9, 0.96, np.nan]}), "U-Net": pd.DataFrame({"f1": [0.5, 0.7, 0.6]})}
+    hits = pd.DataFrame({"lookalike_objects": [2, 0], "lookalike_objects_hit": [1, 0], "lookalike_pixels": [6, 0],
+                         "lookalike_pixels_predicted": [3, 0], "fp_pixels": [4, 8]})
+    table = discrimination_table(whole, {"U-Net": hits})
+    assert table.at["SCU-Net", "share_f1_above_0.95"] == 0.5 and table.at["SCU-Net", "n_images"] == 2
+    assert table.at["U-Net", "share_lookalikes_hit"] == 0.5 and table.at["U-Net", "share_fp_on_lookalikes"] == 0.25
+    assert np.isnan(table.at["SCU-Net", "share_lookalikes_hit"])
+    spread = f1_spread(table)
+    assert spread["f1_range"] == pytest.approx(0.93 - 0.6) and (spread["best"], spread["worst"]) == ("SCU-Net", "U-Net")
+    assert spread["near_ceiling"] is False
