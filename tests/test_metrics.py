@@ -285,7 +285,7 @@ def test_lookalike_false_positives_by_hand(tmp_path):
         lookalike_false_positives({"b": tmp_path / "map.npy"}, {"a": tmp_path / "truth.png"}, tmp_path / "pre.csv")
 
 
-def test_truth_masks_found_through_the_manifests_dicom_paths(tmp_path):
+def test_truth_masks_found_through_the_source_files_dicom_paths(tmp_path):
     from bacseg.metrics.discrimination import synthetic_truth_masks
 
     cohort = tmp_path / "synthetic" / "A"
@@ -295,8 +295,8 @@ def test_truth_masks_found_through_the_manifests_dicom_paths(tmp_path):
         cohort / "truth.csv", index=False)
     pd.DataFrame({"image_id": ["A0002", "A0009"],
                   "dicom_path": [str(cohort / "dicom/case0001/RCC.dcm"), "/elsewhere/x.dcm"]}).to_csv(
-        tmp_path / "manifest.csv", index=False)
-    assert synthetic_truth_masks(tmp_path / "manifest.csv", cohort / "truth.csv") == {
+        tmp_path / "source_files.csv", index=False)
+    assert synthetic_truth_masks(tmp_path / "source_files.csv", cohort / "truth.csv") == {
         "A0002": cohort / "truth_masks/case0001/RCC.png"}
 
 

@@ -25,13 +25,14 @@ from bacseg.synthetic.cohorts import TRUTH_MASK_LOOKALIKE
 NEAR_PERFECT_F1 = 0.95
 
 
-def synthetic_truth_masks(manifest: Path | str, truth: Path | str) -> dict[str, Path]:
-    """{image_id: synthetic truth mask}, matching the manifest's DICOM paths to the truth table's."""
+def synthetic_truth_masks(source_files: Path | str, truth: Path | str) -> dict[str, Path]:
+    """{image_id: synthetic truth mask}: ingest's image_id -> DICOM path table (``source_files.csv``,
+    private) matched to the DICOM paths of the cohort's ``truth.csv``."""
     truth = Path(truth)
     table = pd.read_csv(truth)
     by_dicom = {str((truth.parent / d).resolve()): truth.parent / m for d, m in zip(table["dicom_path"],
                                                                                 table["truth_mask_path"])}
-    images = pd.read_csv(manifest, dtype={"image_id": str})
+    images = pd.read_csv(source_files, dtype={"image_id": str})
     return {i: by_dicom[str(Path(d).resolve())] for i, d in zip(images["image_id"], images["dicom_path"])
             if str(Path(d).resolve()) in by_dicom}
 
