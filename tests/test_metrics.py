@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bacseg.evaluation import evaluate_images, evaluate_pairs, match_by_stem, score_patches
+from bacseg.evaluation import evaluate_images, evaluate_pairs, match_by_stem, probability_maps_in, score_patches
 from bacseg.metrics.maps import read_probability_map, read_truth_mask
 from bacseg.metrics.segmentation import (
     batch_confusion_counts,
@@ -151,6 +151,14 @@ def test_evaluate_images_counts_every_pixel_or_the_breast(whole_images):
             assert {k: getattr(row, k) for k in expected} == expected
     assert table.loc[1, "fp"] > 0 and table.loc[1, "f1"] == 0.0, "false positives on a BAC-free image score F1 0"
     assert math.isnan(table.loc[1, "recall"])
+
+
+def test_maps_of_a_folder(whole_images):
+    folder, _, _, maps = whole_images
+    assert probability_maps_in(folder / "maps") == maps
+    assert probability_maps_in(folder / "maps", ["b"]) == {"b": maps["b"]}
+    with pytest.raises(FileNotFoundError, match=r"no probability map for 1 image\(s\): c"):
+        probability_maps_in(folder / "maps", ["a", "c"])
 
 
 def test_evaluate_images_names_images_without_a_label(whole_images):

@@ -42,6 +42,18 @@ def evaluate_pairs(
     return with_scores(counts.sort_values("image_id", ignore_index=True), empty)
 
 
+def probability_maps_in(folder: Path | str, image_ids: Iterable[str] | None = None) -> dict[str, Path]:
+    """{image_id: map} of the predict stage's ``<image_id>.npy`` files: all of them, or those of ``image_ids``."""
+    folder = Path(folder)
+    if image_ids is None:
+        return {p.stem: p for p in sorted(folder.glob("*.npy"))}
+    maps = {i: folder / f"{i}.npy" for i in image_ids}
+    missing = sorted(i for i, p in maps.items() if not p.is_file())
+    if missing:
+        raise FileNotFoundError(f"{folder}: no probability map for {len(missing)} image(s): {_names(missing)}")
+    return maps
+
+
 def evaluate_images(
     probability_maps: Mapping[str, Path | str],
     truth_table: Path | str,
