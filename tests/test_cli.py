@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from bacseg.cli import main
@@ -17,22 +18,27 @@ def test_preprocess_writes_the_8bit_image_and_breast_mask(reference_dir, tmp_pat
     dicom = reference_dir / "real_mammograms" / "CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
     assert main(["preprocess", str(dicom), "--out", str(tmp_path)]) == 0
     written = json.loads(capsys.readouterr().out)
-    image = np.asarray(Image.open(written["image"]))
-    mask = np.asarray(Image.open(written["breast_mask"]))
+    assert set(written) == {"table", "image_png", "breast_mask_png"}, "no BAC mask without annotations"
+    image = np.asarray(Image.open(written["image_png"]))
+    mask = np.asarray(Image.open(written["breast_mask_png"]))
     assert image.dtype == np.uint8 and image.shape == mask.shape
     assert 0.1 < (mask > 0).mean() < 0.9
     assert not image[mask == 0].any(), "outside the breast is black"
 
 
-def test_ingest_names_every_bad_file_and_fails(tmp_path, capsys):
+def test_ingest_lists_every_bad_file_privately_and_fails(tmp_path, capsys):
     folder = tmp_path / "dicom"
     folder.mkdir()
     (folder / "notes.txt").write_text("not a mammogram")
     (folder / "broken.dcm").write_bytes(b"DICM" * 10)
-    assert main(["ingest", str(folder), "--out", str(tmp_path / "out")]) == 1
+    private = tmp_path / "private"
+    assert main(["ingest", str(folder), "--out", str(tmp_path / "out"), "--private-dir", str(private)]) == 1
     error = capsys.readouterr().err
-    assert "notes.txt" in error and "broken.dcm" in error
-    assert not (tmp_path / "out" / "manifest.csv").exists(), "nothing is written when the scan finds problems"
+    listed = pd.read_csv(private / "A" / "skipped.csv")
+    assert sorted(Path(p).name for p in listed["path"]) == ["broken.dcm", "notes.txt"]
+    assert "2 problem(s)" in error and str(private / "A" / "skipped.csv") in error
+    assert "notes.txt" not in error and "broken.dcm" not in error, "file names stay out of messages (logs)"
+    assert not (tmp_path / "out").exists(), "nothing shareable is written when the scan finds problems"
 
 
 def test_models_prints_every_network_with_its_parameter_count():

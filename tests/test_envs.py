@@ -13,6 +13,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 ENV_FILES = sorted((REPO / "envs").glob("*.yaml"))
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)$")
+CHECKOUT = "-e .."  # the bacseg package itself, editable from the checkout (envs/..)
 
 
 def _lock() -> dict[str, str]:
@@ -42,8 +43,9 @@ def test_env_pins_match_the_lock(env_file):
     assert "python=3.11" in env["dependencies"]
     lock = _lock()
     pip = _pip_section(env)
-    assert pip, f"{env_file.name} has no pip section"
-    for spec in pip:
+    assert pip and pip[-1] == CHECKOUT, f"{env_file.name}: the pip section must end with {CHECKOUT!r} (installs bacseg)"
+    assert (env_file.parent / CHECKOUT.split()[-1] / "pyproject.toml").is_file()
+    for spec in pip[:-1]:
         match = PIN.match(spec)
         assert match, f"{env_file.name}: {spec!r} is not pinned with =="
         name, version = match[1].lower(), match[2]

@@ -21,6 +21,7 @@ from bacseg.imageops import (
 )
 from bacseg.io.dicom import read_pixels
 from bacseg.preprocess import (
+    PreprocessOutputs,
     PreprocessParams,
     annotation_mask,
     breast_mask,
@@ -214,8 +215,9 @@ def test_sizes_scale_with_pixel_spacing():
 
 def test_preprocess_dicom_file_writes_image_and_mask(reference_dir, tmp_path):
     source = reference_dir / "real_mammograms" / REAL[0]
-    paths = preprocess_dicom_file(source, tmp_path)
-    image, mask = np.asarray(Image.open(paths["image"])), np.asarray(Image.open(paths["breast_mask"]))
+    row = preprocess_dicom_file(source, PreprocessOutputs.in_folder(tmp_path)).iloc[0]
+    image = np.asarray(Image.open(tmp_path / row["image_png"]))
+    mask = np.asarray(Image.open(tmp_path / row["breast_mask_png"]))
     _, pixels = read_pixels(source)
     assert image.shape == mask.shape == pixels.shape and image.dtype == np.uint8
     assert set(np.unique(mask)) == {0, 255} and not image[mask == 0].any()
@@ -223,10 +225,11 @@ def test_preprocess_dicom_file_writes_image_and_mask(reference_dir, tmp_path):
 
 def test_preprocess_manifest_writes_images_masks_and_table(reference_dir, tmp_path):
     real = reference_dir / "real_mammograms"
-    manifest = pd.DataFrame({"image_id": ["S0001-001", "S0001-002"], "split": ["train", "validation"],
-                             "dicom_path": [str(real / REAL[0]), str(real / REAL[1])]})  # fmt: skip
+    manifest = pd.DataFrame({"image_id": ["S0001-001", "S0001-002"], "split": ["train", "validation"]})
+    source_files = {"S0001-001": str(real / REAL[0]), "S0001-002": str(real / REAL[1])}
     annotations = {"S0001-001": [[[300.0, 400.0], [350.0, 520.0]]]}
-    table = preprocess_manifest(manifest, tmp_path, annotations=annotations, workers=2)
+    outputs = PreprocessOutputs.in_folder(tmp_path)
+    table = preprocess_manifest(manifest, source_files, outputs, annotations=annotations, workers=2)
     assert list(table["image_id"]) == ["S0001-001", "S0001-002"]
     assert list(table["annotated"]) == [True, False] and table.loc[0, "bac_pixels"] > 100
     assert (table["breast_area_px"] > 0.2 * table["rows"] * table["columns"]).all()

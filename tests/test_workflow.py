@@ -115,3 +115,10 @@ def test_alternative_configs_validate(name):
 
     validate(config, str(schema_path()))
     assert config["patches"]["size"] % 32 == 0
+
+
+def test_lint_finds_nothing(tmp_path):
+    """`snakemake --lint` on the whole workflow: every finding fails (printed in full)."""
+    result = snakemake(tmp_path, "--lint", check=False)
+    findings = [line for line in (result.stdout + result.stderr).splitlines() if line.lstrip().startswith("* ")]
+    assert result.returncode == 0 and not findings, result.stdout[-6000:] + result.stderr[-6000:]

@@ -23,25 +23,34 @@ def _synth(args: argparse.Namespace) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> None:
-    from bacseg.ingest import IngestOptions, ingest
+    from bacseg.ingest import IngestOptions, IngestOutputs, ingest
     from bacseg.settings import load_config
 
     config = load_config(args.config)
     if args.on_error:
         config["ingest"]["on_error"] = args.on_error
     options = IngestOptions.from_mapping(config["ingest"], cohort=args.cohort, seed=config["seed"])
-    result = ingest(args.dicom_dir, args.out, mdai_export=args.annotations, options=options)
+    private_dir = (args.private_dir or Path(config["data"]["private_dir"])) / args.cohort
+    outputs = IngestOutputs.in_folders(args.out, private_dir)
+    result = ingest(args.dicom_dir, outputs, mdai_export=args.annotations, options=options)
     print(f"{len(result.manifest)} images ({int(result.manifest['annotation'].sum())} annotated), "
-          f"{len(result.skipped)} skipped; manifest.csv, annotations.json, skipped.csv in {args.out}")
+          f"{len(result.skipped)} skipped; {outputs.manifest.name}, {outputs.annotations.name} in {args.out}; "
+          f"PRIVATE (paths that may name patients, do not share): {outputs.source_files}, {outputs.skipped}")
 
 
 def _preprocess(args: argparse.Namespace) -> None:
-    from bacseg.preprocess import PreprocessParams, preprocess_dicom_file
+    from bacseg.preprocess import PreprocessOutputs, PreprocessParams, preprocess_dicom_file
     from bacseg.settings import load_config
 
-    params = PreprocessParams.from_mapping(load_config(args.config)["preprocess"])
-    written = preprocess_dicom_file(args.dicom, args.out, params)
-    print(json.dumps({k: str(v) for k, v in written.items()}, indent=2))
+    config = load_config(args.config)
+    outputs = PreprocessOutputs.in_folder(args.out)
+    table = preprocess_dicom_file(args.dicom, outputs, PreprocessParams.from_mapping(config["preprocess"]),
+                                  image_id=args.image_id, mdai_export=args.annotations,
+                                  bac_labels=tuple(config["ingest"]["bac_labels"]), workers=args.workers)  # fmt: skip
+    row = table.iloc[0]
+    pngs = {key: args.out / row[key] for key in ("image_png", "breast_mask_png", "bac_mask_png") if row[key]}
+    written = {"table": outputs.table, **pngs}
+    print(json.dumps({key: str(path) for key, path in written.items()}, indent=2))
 
 
 def _models(args: argparse.Namespace) -> None:
@@ -106,19 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--workers", type=int, default=1, help="processes (same bytes whatever the number)")
     synth.set_defaults(run=_synth)
 
-    ingest = commands.add_parser("ingest", help="a folder of DICOM mammograms (+ MD.ai export) -> pseudonymised manifest")
+    ingest = commands.add_parser(
+        "ingest", help="a folder of DICOM mammograms (+ MD.ai export) -> pseudonymised manifest"
+    )
     ingest.add_argument("dicom_dir", type=Path)
     ingest.add_argument("--annotations", type=Path, help="MD.ai export JSON")
     ingest.add_argument("--cohort", default="A")
-    ingest.add_argument("--out", type=Path, required=True)
+    ingest.add_argument("--out", type=Path, required=True, help="folder of the shareable outputs")
+    ingest.add_argument("--private-dir", type=Path,
+                        help="PRIVATE folder for <cohort>/source_files.csv and skipped.csv (file paths: never share); "
+                             "default: the config's data.private_dir (private)")  # fmt: skip
     ingest.add_argument("--on-error", choices=["raise", "skip"],
-                        help="raise (default): list every bad file and stop; skip: record them in skipped.csv and go on")
+                        help="raise (default): list every bad file and stop; skip: record them and go on")
     ingest.add_argument("--config", type=Path, help="workflow config file whose ingest section to use")
     ingest.set_defaults(run=_ingest)
 
-    prep = commands.add_parser("preprocess", help="preprocess one DICOM mammogram -> 8-bit PNG + breast mask PNG")
+    prep = commands.add_parser("preprocess", help="preprocess one DICOM mammogram as the workflow does: 8-bit image, "
+                               "breast mask, BAC mask (with --annotations) and preprocessed.csv")  # fmt: skip
     prep.add_argument("dicom", type=Path)
+    prep.add_argument("--annotations", type=Path, help="MD.ai export JSON with this image's BAC centre-lines")
+    prep.add_argument("--image-id", default="image",
+                      help="name of the written files (default: image; never derived from the file name)")
     prep.add_argument("--out", type=Path, required=True)
+    prep.add_argument("--workers", type=int, default=1, help="threads (same bytes whatever the number)")
     prep.add_argument("--config", type=Path, help="workflow config file whose preprocess section to use")
     prep.set_defaults(run=_preprocess)
 

@@ -1,12 +1,5 @@
-# Shared helpers for the rule files: cohort list, where each cohort's raw data comes from.
-
-import os
-
-# Jobs import the bacseg package from this checkout, also inside --use-conda environments and on SLURM.
-# (`snakemake --lint` reads this as an undeclared envvar; it is set here, not required from the user.)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")) if p
-)
+# Helper functions of the workflow, all here: the cohort list, where each cohort's raw data comes from,
+# the private tables' paths. Jobs import the installed bacseg (the venv, or each conda env's `-e ..` entry).
 
 # Synthetic runs have all three cohorts; on real data, the cohorts listed under data.cohorts.
 COHORTS = ["A", "B", "C"] if config["data"]["source"] == "synthetic" else sorted(config["data"]["cohorts"])
@@ -24,6 +17,11 @@ def raw_cohort(cohort):
     if real.get("annotations"):
         files["annotations"] = real["annotations"]
     return files
+
+
+def private(name):
+    """A PRIVATE table (paths that may name patients) under data.private_dir, outside results/: never shared."""
+    return str(Path(config["data"]["private_dir"]) / name)
 
 
 def in_checkout(path):

@@ -1,5 +1,5 @@
 # Paper II.A input: synthetic cohorts with known truth (default) or the user's DICOM + MD.ai export,
-# ingested into one pseudonymised manifest per cohort.
+# ingested into one pseudonymised manifest per cohort; the paths of the original files go to private tables.
 
 
 rule synthesize_cohort:
@@ -28,10 +28,10 @@ rule ingest:
     output:
         manifest=report("results/data/{cohort}/manifest.csv", category="Data", caption="../report/manifest.rst"),
         annotations="results/data/{cohort}/annotations.json",
-        skipped="results/data/{cohort}/skipped.csv",
+        source_files=private("{cohort}/source_files.csv"),
+        skipped=private("{cohort}/skipped.csv"),
     params:
-        # Only cohort A is split into train/validation; B and C are evaluation cohorts.
-        ingest=lambda wc: config["ingest"] if wc.cohort == "A" else {**config["ingest"], "split_by": "none"},
+        ingest=config["ingest"],
         seed=config["seed"],
     log:
         "results/logs/ingest/{cohort}.log",

@@ -6,6 +6,7 @@ rule preprocess:
     input:
         manifest="results/data/{cohort}/manifest.csv",
         annotations="results/data/{cohort}/annotations.json",
+        source_files=private("{cohort}/source_files.csv"),
     output:
         images=directory("results/preprocessed/{cohort}/images"),
         breast_masks=directory("results/preprocessed/{cohort}/breast_masks"),

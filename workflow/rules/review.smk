@@ -8,10 +8,13 @@ rule data_review:
         tables=expand("results/preprocessed/{cohort}/preprocessed.csv", cohort=COHORTS),
         patch_index="results/patches/index.csv",
         counts="results/patches/counts.json",
+        # Read only to show cohort A's stored pixels, for synthetic data (see the notebook).
+        source_files=private("A/source_files.csv"),
     output:
         counts=report("results/review/data_counts.csv", category="Review", caption="../report/data_review.rst"),
     params:
         patch_size=config["patches"]["size"],
+        show_stored_pixels=config["data"]["source"] == "synthetic",
     log:
         # The executed notebook, kept for reading.
         notebook="results/notebooks/data_review.ipynb",
