@@ -68,7 +68,8 @@ def last_epoch_state(out) -> list[np.ndarray]:
     checkpoints = out / "work" / "checkpoints"
     (epoch,) = [p for p in checkpoints.iterdir() if p.name.isdigit()]
     with ocp.StandardCheckpointer() as checkpointer:
-        return [np.asarray(x) for item in ("model", "optimizer") for x in jax.tree.leaves(checkpointer.restore(epoch / item))]
+        items = [checkpointer.restore(epoch / item) for item in ("model", "optimizer")]
+    return [np.asarray(leaf) for leaf in jax.tree.leaves(items)]
 
 
 def assert_bitwise_equal(first: list[np.ndarray], second: list[np.ndarray]) -> None:
@@ -101,7 +102,8 @@ def test_training_writes_the_best_epoch_and_its_scores(cohort, tmp_path):
     assert summary["steps"] == 9 and summary["resumed_from_epoch"] is None
     scores = pd.read_csv(tmp_path / "patches.csv", dtype={"image_id": str})
     assert list(scores.columns) == ["image_id", "y", "x", "tp", "fp", "tn", "fn"]
-    assert len(scores) == summary["validation_patches"] and (scores[["tp", "fp", "tn", "fn"]].sum(axis=1) == 64 * 64).all()
+    assert len(scores) == summary["validation_patches"]
+    assert (scores[["tp", "fp", "tn", "fn"]].sum(axis=1) == 64 * 64).all()
 
     model, metadata = load_model(tmp_path / "best")
     assert (metadata.model_name, metadata.output_activation, metadata.normalization) == (MODEL, "sigmoid",
@@ -120,7 +122,8 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_others(cohort, tm
         run(cohort, tmp_path / name, seed=seed)
     assert_bitwise_equal(weights(tmp_path / "a" / "best"), weights(tmp_path / "b" / "best"))
     assert_bitwise_equal(last_epoch_state(tmp_path / "a"), last_epoch_state(tmp_path / "b"))
-    assert not all(np.array_equal(x, y) for x, y in zip(weights(tmp_path / "a" / "best"), weights(tmp_path / "c" / "best")))
+    other_seed = zip(weights(tmp_path / "a" / "best"), weights(tmp_path / "c" / "best"))
+    assert not all(np.array_equal(x, y) for x, y in other_seed)
 
 
 CHILD = """

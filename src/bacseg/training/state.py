@@ -40,7 +40,7 @@ def claim_workdir(workdir: Path, run: dict) -> None:
     path = workdir / "run.json"
     if path.exists():
         stored, wanted = _flatten(json.loads(path.read_text())), _flatten(json.loads(json.dumps(run)))
-        differing = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k, "<unset>") != wanted.get(k, "<unset>"))
+        differing = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k, "unset") != wanted.get(k, "unset"))
         if differing:
             raise ValueError(
                 f"{workdir} holds a training run with different {', '.join(differing)}; "
