@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -86,6 +87,26 @@ def test_smoke_run_keeps_identifiers_out_of_results(smoke_run):
         assert not leaked, f"{path} contains {leaked}"
 
 
+def test_cli_preprocess_writes_what_the_workflow_wrote(smoke_run, tmp_path):
+    """`bacseg preprocess FILE.dcm --annotations EXPORT.json` on one annotated image of the smoke run: the same
+    PNG bytes and the same table row (but the split, which only the manifest knows)."""
+    from bacseg.cli import main
+
+    table = pd.read_csv(smoke_run / "preprocessed" / "A" / "preprocessed.csv", keep_default_na=False)
+    row = table[table["bac_pixels"] > 0].iloc[0]
+    sources = pd.read_csv(smoke_run.parent / "private" / "A" / "source_files.csv").set_index("image_id")["dicom_path"]
+    export = smoke_run / "data" / "synthetic" / "A" / "annotations.json"
+    argv = ["preprocess", sources[row["image_id"]], "--annotations", str(export), "--image-id", row["image_id"],
+            "--config", str(REPO / "config.yaml"), "--out", str(tmp_path)]  # fmt: skip
+    assert yaml.safe_load(SMOKE.read_text()).keys().isdisjoint({"preprocess"}), "config.yaml's preprocess section"
+    assert main(argv) == 0
+    mine = pd.read_csv(tmp_path / "preprocessed.csv", keep_default_na=False).iloc[0]
+    assert mine.drop("split").equals(row.drop("split"))
+    for column in ("image_png", "breast_mask_png", "bac_mask_png"):
+        workflow_png = smoke_run / "preprocessed" / "A" / row[column]
+        assert (tmp_path / mine[column]).read_bytes() == workflow_png.read_bytes(), column
+
+
 def test_smoke_run_draws_figure2_and_executes_the_review(smoke_run):
     assert (smoke_run / "figures" / "fig2_parameters.pdf").stat().st_size > 0
     notebook = json.loads((smoke_run / "notebooks" / "data_review.ipynb").read_text())
@@ -95,8 +116,6 @@ def test_smoke_run_draws_figure2_and_executes_the_review(smoke_run):
 
 
 def test_smoke_run_records_its_config_and_versions(smoke_run):
-    import yaml
-
     smoke = yaml.safe_load(SMOKE.read_text())
     provenance = json.loads((smoke_run / "provenance.json").read_text())
     assert provenance["config"]["patches"]["size"] == smoke["patches"]["size"]
@@ -106,7 +125,6 @@ def test_smoke_run_records_its_config_and_versions(smoke_run):
 @pytest.mark.parametrize("name", ["smoke", "paper", "real_data"])
 def test_alternative_configs_validate(name):
     """Each shipped config, merged over config.yaml as Snakemake merges it, satisfies the schema."""
-    import yaml
     from snakemake.utils import update_config, validate
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
