@@ -27,20 +27,18 @@ INDEX_COLUMNS = [
 ]  # fmt: skip
 
 
-_DEFAULTS = settings.section_defaults("patches")
-
-
 @dataclass(frozen=True)
+@settings.schema_defaults("patches")
 class PatchParams:
-    """Tiling and the background filter: the config section ``patches`` (meanings and ranges in its schema)."""
+    """Tiling and the background filter: the config section ``patches`` (meanings, defaults, ranges in its schema)."""
 
-    size: int = _DEFAULTS["size"]
-    overlap: int = _DEFAULTS["overlap"]
-    background_mean_max: float = _DEFAULTS["background_mean_max"]
-    background_std_max: float = _DEFAULTS["background_std_max"]
-    min_breast_fraction: float = _DEFAULTS["min_breast_fraction"]
-    min_bac_pixels: int = _DEFAULTS["min_bac_pixels"]
-    select: str = _DEFAULTS["select"]
+    size: int
+    overlap: int
+    background_mean_max: float
+    background_std_max: float
+    min_breast_fraction: float
+    min_bac_pixels: int
+    select: str
 
     def __post_init__(self):
         settings.resolve("patches", asdict(self))

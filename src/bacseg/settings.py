@@ -61,6 +61,25 @@ def resolve(name: str, mapping: Mapping | None = None) -> dict:
     return config
 
 
+def schema_defaults(name: str):
+    """Class decorator, under ``@dataclass``: each annotated field of section ``name`` gets its schema
+    default (lists as tuples), so a settings class lists names and types only."""
+
+    def apply(cls):
+        defaults = as_fields(section_defaults(name))
+        for field_name in cls.__annotations__:
+            if field_name in defaults:
+                setattr(cls, field_name, defaults[field_name])
+        return cls
+
+    return apply
+
+
+def as_fields(section: Mapping) -> dict:
+    """A resolved section as settings-object fields: lists become tuples (hashable, immutable)."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in section.items()}
+
+
 def load_config(path: Path | str | None) -> dict:
     """A workflow config file (YAML) checked whole against the schema, every default filled; no file: the defaults.
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from bacseg import settings
 
 COHORTS = ("A", "B", "C")
+MIN_MAX_KEYS = ("images_per_subject", "exams_per_subject", "burden_range", "burden_growth_per_year",
+                "magnification_range", "chest_wall_offset_range")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,8 @@ class CohortConfig:
         """Defaults for ``cohort`` overridden by ``config``; raises ValueError naming a bad key or value."""
         if cohort not in COHORTS:
             raise settings.SettingsError(f"synthetic cohort must be one of {COHORTS}, got {cohort!r}")
-        values = settings.resolve(f"synthetic.{cohort}", config)
-        for key, value in values.items():
-            if isinstance(value, list):
-                values[key] = tuple(value)
-                if len(value) == 2 and key != "bits_stored" and value[0] > value[1]:
-                    raise settings.SettingsError(f"synthetic.{cohort}.{key}: need [min, max], min <= max; got {value}")
+        values = settings.as_fields(settings.resolve(f"synthetic.{cohort}", config))
+        for key in MIN_MAX_KEYS:
+            if values[key][0] > values[key][1]:
+                raise settings.SettingsError(f"synthetic.{cohort}.{key}: need [min, max], min <= max; got {values[key]}")
         return cls(**values)
