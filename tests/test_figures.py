@@ -1,11 +1,26 @@
-"""Figures draw what they claim: Figure 2's circle areas are proportional to parameter counts."""
+"""Figures draw what they claim: Figure 2's circle areas are proportional to parameter counts, Figures 3-4
+show each model's mask with the F1 of what is shown; the evaluation review notebook runs on real files."""
 
 import math
+from pathlib import Path
 
+import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.patches import Circle
+from nbclient import NotebookClient
+from PIL import Image
 
+from bacseg.evaluation import evaluate_images, probability_maps_in
 from bacseg.figures.fig2_parameters import HIGHLIGHT_COLOUR, parameter_bubbles
+from bacseg.figures.fig3_patches import write_figure3
+from bacseg.figures.fig4_whole_images import figure4, write_figure4
+from bacseg.figures.panels import make_row, panel_grid, pick_examples
+from bacseg.metrics.discrimination import write_discrimination
+from bacseg.tables import write_paper_comparison, write_pvalues, write_table1
+
+REPO = Path(__file__).resolve().parents[1]
 
 COUNTS = {"SCU-Net": 169_711, "U-Net": 13_395_329, "FPENet": 114_531, "SegNet": 29_443_585}
 
@@ -27,17 +42,8 @@ def test_unknown_highlight_is_an_error():
         parameter_bubbles(COUNTS, highlight="Nope")
 
 
-# Figures 3 and 4: qualitative panels with the scores of what they show.
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from bacseg.figures.fig3_patches import write_figure3  # noqa: E402
-from bacseg.figures.fig4_whole_images import figure4, write_figure4  # noqa: E402
-from bacseg.figures.panels import make_row, panel_grid, pick_examples  # noqa: E402
-
-
-def _whole_image(shape=(1200, 900)):
+def _whole_image():
+    shape = (1200, 900)
     truth = np.zeros(shape, bool)
     truth[100:1100, 450] = True  # a one-pixel-wide calcified vessel
     image = np.full(shape, 90, np.uint8)
@@ -91,3 +97,58 @@ def test_figures_3_and_4_are_written_from_the_workflow_files(tmp_path):
         assert path.read_bytes()[:4] in (b"%PDF", b"\x89PNG")
     width, height = Image.open(outputs["3.png"]).size
     assert width > 1.8 * height, "two patch rows of four columns"
+
+
+def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
+    """The review notebook, executed as Snakemake would (a `snakemake` object first), on small real files."""
+    rng = np.random.default_rng(5)
+    image, truth, _ = _whole_image()
+    for folder in ("images", "bac_masks"):
+        (tmp_path / folder).mkdir()
+    ids = [f"A{k:03d}" for k in range(4)]
+    for image_id in ids:
+        Image.fromarray(image).save(tmp_path / "images" / f"{image_id}.png")
+        Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / "bac_masks" / f"{image_id}.png")
+    table = tmp_path / "preprocessed.csv"
+    pd.DataFrame({"image_id": ids, "image_png": [f"images/{i}.png" for i in ids],
+                  "bac_mask_png": [f"bac_masks/{i}.png" for i in ids]}).to_csv(table, index=False)
+    models, inputs = ["SCU-Net", "U-Net"], {"training_metrics": [], "whole_image": [], "predictions": []}
+    whole, patch = {}, {}
+    for model, noise in zip(models, (0.45, 0.6)):
+        maps_dir = tmp_path / "maps" / model
+        maps_dir.mkdir(parents=True)
+        for image_id in ids:
+            np.save(maps_dir / f"{image_id}.npy", np.clip(truth * 0.6 + rng.random(truth.shape) * noise, 0, 1)
+                    .astype(np.float16))
+        whole[model] = evaluate_images(probability_maps_in(maps_dir), table)
+        patch[model] = whole[model].assign(y=0, x=0)
+        whole[model].to_csv(tmp_path / f"{model}_whole.csv", index=False)
+        epochs = np.arange(1, 4)
+        pd.DataFrame({"epoch": epochs, "step": epochs * 10, "train_loss": 1 / epochs, "val_loss": 1.1 / epochs,
+                      "val_dice": 1 - 1 / (epochs + 1), "seconds": 2.0}).to_csv(tmp_path / f"{model}_m.csv", index=False)
+        inputs["training_metrics"].append(str(tmp_path / f"{model}_m.csv"))
+        inputs["whole_image"].append(str(tmp_path / f"{model}_whole.csv"))
+        inputs["predictions"].append(str(maps_dir))
+    out = {name: str(tmp_path / name) for name in ("t1.csv", "t1.md", "t1.tex", "c.csv", "c.md", "p.csv", "p.md",
+                                                    "d.csv", "d.json")}
+    t1 = write_table1(patch, whole, csv=out["t1.csv"], markdown=out["t1.md"], latex=out["t1.tex"])
+    write_paper_comparison(t1, csv=out["c.csv"], markdown=out["c.md"])
+    write_pvalues(patch, whole, csv=out["p.csv"], markdown=out["p.md"])
+    write_discrimination(whole, csv=out["d.csv"], json_path=out["d.json"])
+    inputs |= {"table1": out["t1.csv"], "comparison": out["c.csv"], "pvalues": out["p.csv"],
+               "discrimination": out["d.csv"], "preprocessed": str(table)}
+    stand_in = (
+        "from types import SimpleNamespace as N\n"
+        f"snakemake = N(input=N(**{inputs!r}), params=N(models={models!r}, cutoff=0.5, examples=2),\n"
+        f"              output=N(training_summary={str(tmp_path / 'summary.csv')!r}))"
+    )
+    notebook = nbformat.read(REPO / "workflow" / "notebooks" / "evaluation_review.py.ipynb", as_version=4)
+    assert notebook.metadata["language_info"]["name"] == "python" and notebook.metadata["kernelspec"]["name"] == "python3"
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(stand_in))
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.write(notebook, tmp_path / "evaluation_review.ipynb")  # for reading when this test fails
+    summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
+    assert summary.loc["SCU-Net", ["epochs", "best_epoch", "training_seconds"]].tolist() == [3, 3, 6.0]
+    images = sum(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+                 for cell in notebook.cells for o in cell.get("outputs", []))
+    assert images >= 4, "curves, paper scatter, F1 boxes and the prediction panels are drawn"
