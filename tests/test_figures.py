@@ -124,8 +124,9 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
         patch[model] = whole[model].assign(y=0, x=0)
         whole[model].to_csv(tmp_path / f"{model}_whole.csv", index=False)
         epochs = np.arange(1, 4)
-        pd.DataFrame({"epoch": epochs, "step": epochs * 10, "train_loss": 1 / epochs, "val_loss": 1.1 / epochs,
-                      "val_dice": 1 - 1 / (epochs + 1), "seconds": 2.0}).to_csv(tmp_path / f"{model}_m.csv", index=False)
+        curve = {"epoch": epochs, "step": epochs * 10, "train_loss": 1 / epochs, "val_loss": 1.1 / epochs,
+                 "val_dice": 1 - 1 / (epochs + 1), "seconds": 2.0}
+        pd.DataFrame(curve).to_csv(tmp_path / f"{model}_m.csv", index=False)
         inputs["training_metrics"].append(str(tmp_path / f"{model}_m.csv"))
         inputs["whole_image"].append(str(tmp_path / f"{model}_whole.csv"))
         inputs["predictions"].append(str(maps_dir))
@@ -143,9 +144,11 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
         f"              output=N(training_summary={str(tmp_path / 'summary.csv')!r}))"
     )
     notebook = nbformat.read(REPO / "workflow" / "notebooks" / "evaluation_review.py.ipynb", as_version=4)
-    assert notebook.metadata["language_info"]["name"] == "python" and notebook.metadata["kernelspec"]["name"] == "python3"
+    assert notebook.metadata["language_info"]["name"] == "python", "Snakemake's notebook directive needs it"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(stand_in))
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
     nbformat.write(notebook, tmp_path / "evaluation_review.ipynb")  # for reading when this test fails
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
     assert summary.loc["SCU-Net", ["epochs", "best_epoch", "training_seconds"]].tolist() == [3, 3, 6.0]
