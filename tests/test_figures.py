@@ -147,7 +147,8 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
     assert notebook.metadata["language_info"]["name"] == "python", "Snakemake's notebook directive needs it"
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     notebook.cells.insert(0, nbformat.v4.new_code_cell(stand_in))
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     nbformat.write(notebook, tmp_path / "evaluation_review.ipynb")  # for reading when this test fails
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
