@@ -174,6 +174,27 @@ def test_a_run_killed_mid_epoch_resumes_to_exactly_the_uninterrupted_weights(coh
     pd.testing.assert_frame_equal(pd.read_csv(killed / "patches.csv"), pd.read_csv(uninterrupted / "patches.csv"))
 
 
+def test_a_save_cut_short_is_dropped_and_the_run_resumes_from_the_epoch_before(cohort, tmp_path, monkeypatch):
+    settings = settings_mapping(epochs=2, steps_per_epoch=2)
+    real_step = train_module.train_step_on_tiles
+
+    def interrupted_in_epoch_2(*args, **kwargs):
+        if args[5] >= 2:  # the global step
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_step_on_tiles", interrupted_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(cohort, tmp_path, settings)
+    monkeypatch.undo()
+    half_written = tmp_path / "work" / "checkpoints" / "2.orbax-checkpoint-tmp-1764633600"
+    (half_written / "model").mkdir(parents=True)
+    (half_written / "model" / "manifest.ocdbt").write_bytes(b"\x00" * 10)
+    summary = run(cohort, tmp_path, settings)
+    assert summary["resumed_from_epoch"] == 1 and summary["steps"] == 4
+    assert not half_written.exists()
+
+
 def test_resuming_with_other_settings_names_them(cohort, tmp_path):
     run(cohort, tmp_path, settings_mapping(epochs=1, steps_per_epoch=2))
     with pytest.raises(ValueError, match=r"different settings\.epochs, settings\.learning_rate"):

@@ -8,7 +8,8 @@ not a silent fresh start: delete the directory to start over.
 kept, with the whole model state (parameters, BatchNorm statistics, dropout RNG keys and counts), the
 optimizer state and step, the best epoch's model state, and the progress so far (JSON: epoch, step,
 metrics history, best epoch and its per-patch counts). orbax writes each step to a temporary directory
-and renames it when complete, so a run killed mid-save resumes from the previous epoch.
+and renames it when complete, so a run killed mid-save resumes from the previous epoch; a step that
+cannot be read back (files missing or damaged) is a ``CheckpointError`` naming its directory.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def claim_workdir(workdir: Path, run: dict) -> None:
     """Write ``run`` to ``workdir/run.json``, or check that the run already there is the same one."""
     path = workdir / "run.json"
     if path.exists():
-        stored, wanted = _flatten(json.loads(path.read_text())), _flatten(json.loads(json.dumps(run)))
+        try:
+            stored = _flatten(json.loads(path.read_text()))
+        except json.JSONDecodeError as error:
+            raise CheckpointError(f"{path}: not the JSON a training run writes ({error}); delete {workdir}") from None
+        wanted = _flatten(json.loads(json.dumps(run)))
         differing = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k, "unset") != wanted.get(k, "unset"))
         if differing:
             raise ValueError(
@@ -48,7 +53,9 @@ def claim_workdir(workdir: Path, run: dict) -> None:
             )
         return
     workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(run, indent=1) + "\n")
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(run, indent=1) + "\n")
+    partial.replace(path)  # atomic: a run killed here leaves no half-written run.json
 
 
 def _is_key(leaf) -> bool:
@@ -78,7 +85,9 @@ class EpochCheckpoints:
 
     def __init__(self, workdir: Path):
         self.directory = (workdir / "checkpoints").absolute()
-        options = ocp.CheckpointManagerOptions(max_to_keep=1, enable_async_checkpointing=False)
+        # cleanup_tmp_directories: a save cut short by a kill leaves a temporary directory; drop it
+        options = ocp.CheckpointManagerOptions(max_to_keep=1, enable_async_checkpointing=False,
+                                               cleanup_tmp_directories=True)
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=_ITEMS)
 
     def latest_epoch(self) -> int | None:

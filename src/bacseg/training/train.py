@@ -63,7 +63,7 @@ def _progress_bar(total: int, description: str) -> tqdm:
     """A step bar on stderr: live on a terminal, a line every 30 s in a job's log file."""
     interactive = sys.stderr.isatty()
     return tqdm(total=total, desc=description, unit="step", file=sys.stderr, mininterval=1 if interactive else 30,
-                dynamic_ncols=interactive, leave=interactive)  # fmt: skip
+                dynamic_ncols=interactive)  # fmt: skip
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
