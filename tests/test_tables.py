@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bacseg.metrics.segmentation import with_scores
-from bacseg.tables import paper_results, write_paper_comparison, write_pvalues, write_table1
+from bacseg.tables import paper_results, read_per_sample, write_paper_comparison, write_pvalues, write_table1
 
 
 def _per_sample(rng, n, quality, patches=False):
@@ -79,3 +79,15 @@ def test_p_value_table(per_sample, tmp_path):
 
 def test_packaged_paper_numbers_are_the_reference_copy(reference_dir):
     assert paper_results() == json.loads((reference_dir / "paper_results.json").read_text())
+
+
+def test_per_sample_tables_read_back_with_text_ids(per_sample, tmp_path):
+    _, whole = per_sample
+    paths = []
+    for model, frame in whole.items():
+        frame.assign(image_id=frame.index.map(lambda i: f"{i:04d}")).to_csv(tmp_path / f"{model}.csv", index=False)
+        paths.append(tmp_path / f"{model}.csv")
+    tables = read_per_sample(list(whole), paths)
+    assert list(tables) == list(whole) and tables["SegNet"]["image_id"].iloc[1] == "0001"
+    with pytest.raises(ValueError, match="3 models but 2"):
+        read_per_sample(list(whole), paths[:2])

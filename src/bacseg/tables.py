@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -30,6 +30,13 @@ COUNT_FIELDS = ("n", "n_empty_truth", "n_empty_both")
 def paper_results() -> dict[str, Any]:
     """The paper's published numbers (a packaged copy of ../shared/reference/paper_results.json)."""
     return json.loads(files("bacseg").joinpath("data/paper_results.json").read_text())
+
+
+def read_per_sample(models: Sequence[str], paths: Sequence[Path | str]) -> dict[str, pd.DataFrame]:
+    """{model: per-sample table} from CSVs given in the same order as ``models`` (image IDs kept as text)."""
+    if len(models) != len(paths):
+        raise ValueError(f"{len(models)} models but {len(paths)} per-sample tables")
+    return {model: pd.read_csv(path, dtype={"image_id": str}) for model, path in zip(models, paths)}
 
 
 def model_order(models) -> list[str]:
