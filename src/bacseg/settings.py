@@ -52,10 +52,7 @@ def resolve(name: str, mapping: Mapping | None = None) -> dict:
     config: dict = _as_json(dict(mapping or {}))
     for key in reversed(keys):
         config = {key: config}
-    errors = sorted(_filling_validator().iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        listing = "\n".join(f"  {'.'.join(map(str, e.absolute_path)) or name}: {e.message}" for e in errors)
-        raise SettingsError(f"invalid settings in section {name!r}:\n{listing}")
+    _fill_and_check(config, f"invalid settings in section {name!r}")
     for key in keys:
         config = config[key]
     return config
@@ -91,10 +88,7 @@ def load_config(path: Path | str | None) -> dict:
             config = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
             raise SettingsError(f"{path}: not valid YAML ({error})") from None
-    errors = list(_filling_validator().iter_errors(config))
-    if errors:
-        listing = "\n".join(f"  {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors)
-        raise SettingsError(f"{path}: invalid config:\n{listing}")
+    _fill_and_check(config, f"{path}: invalid config")
     return config
 
 
@@ -106,6 +100,14 @@ def _section_schema(name: str) -> dict:
             raise SettingsError(f"no config section {name!r} (top-level sections: {', '.join(schema()['properties'])})")
         node = properties[key]
     return node
+
+
+def _fill_and_check(config: dict, problem: str) -> None:
+    """Fill ``config``'s defaults in place; raise SettingsError listing every error by its dotted path."""
+    errors = sorted(_filling_validator().iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        listing = "\n".join(f"  {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors)
+        raise SettingsError(f"{problem}:\n{listing}")
 
 
 @functools.cache

@@ -42,5 +42,5 @@ class CohortConfig:
         values = settings.as_fields(settings.resolve(f"synthetic.{cohort}", config))
         for key in MIN_MAX_KEYS:
             if values[key][0] > values[key][1]:
-                raise settings.SettingsError(f"synthetic.{cohort}.{key}: need [min, max], min <= max; got {values[key]}")
+                raise settings.SettingsError(f"synthetic.{cohort}.{key}: [min, max] needs min <= max: {values[key]}")
         return cls(**values)
