@@ -2,6 +2,7 @@
 # The DAG runs the paper's steps in order; every table and figure has a named target below.
 # Logic lives in src/bacseg; rules only wire files to it (workflow/rules/*.smk, one file per stage).
 
+import re
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -24,12 +25,16 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     cohort="|".join(COHORTS),
+    model="|".join(re.escape(m) for m in [*MODELS, AUTHORS_MODEL]),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/patches.smk"
 include: "workflow/rules/models.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/predict.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/review.smk"
 
 
@@ -39,5 +44,6 @@ rule all:
         rules.patch_stage.input,
         rules.figure2.output,
         rules.convert_authors_weights.output,
+        rules.evaluation_stage.input,
         rules.data_review.output,
         "results/provenance.json",

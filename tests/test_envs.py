@@ -16,9 +16,14 @@ PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)$")
 CHECKOUT = "-e .."  # the bacseg package itself, editable from the checkout (envs/..)
 
 
+def _lines(name: str) -> list[str]:
+    return (REPO / name).read_text().splitlines()
+
+
 def _lock() -> dict[str, str]:
+    """The exact pins of requirements.lock and of the GPU extra's requirements-cuda.lock."""
     pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
+    for line in [*_lines("requirements.lock"), *_lines("requirements-cuda.lock")]:
         match = PIN.match(line.strip())
         if match:
             pins[match[1].lower()] = match[2]
@@ -53,11 +58,19 @@ def test_env_pins_match_the_lock(env_file):
 
 
 def test_every_rule_names_an_existing_env():
+    """Every rule that runs code has a conda: env, each env named exists, every env is used.
+
+    The JAX rules name theirs through ``jax_env()`` (common.smk), which picks envs/jax.yaml or jax_cuda.yaml.
+    """
     rule_files = sorted((REPO / "workflow" / "rules").glob("*.smk"))
     named = set()
     for rule_file in rule_files:
-        for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', rule_file.read_text()):
+        text = rule_file.read_text()
+        for env in re.findall(r'"(\.\./\.\./envs/[^"]+)"', text):
             path = (rule_file.parent / env).resolve()
             assert path.is_file(), f"{rule_file.name} names {env}, which does not exist"
             named.add(path.stem)
+        for block in re.split(r"^rule ", text, flags=re.M)[1:]:
+            runs_code = re.search(r"^    (script|notebook|shell|run):", block, flags=re.M)
+            assert not runs_code or "    conda:" in block, f"{rule_file.name}: rule {block.split(':')[0]} has no conda: env"
     assert named == {p.stem for p in ENV_FILES}, "an env is unused or a rule family has none"

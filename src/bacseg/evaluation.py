@@ -54,6 +54,12 @@ def probability_maps_in(folder: Path | str, image_ids: Iterable[str] | None = No
     return maps
 
 
+def scored_images(truth_table: Path | str, split: str) -> list[str]:
+    """The images Table 1 scores whole: those of ``split`` with a BAC label mask (not every image is annotated)."""
+    table = pd.read_csv(truth_table, dtype={"image_id": str}, keep_default_na=False)
+    return sorted(table.loc[(table["split"] == split) & (table["bac_mask_png"] != ""), "image_id"])
+
+
 def evaluate_images(
     probability_maps: Mapping[str, Path | str],
     truth_table: Path | str,

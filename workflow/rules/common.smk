@@ -27,3 +27,34 @@ def private(name):
 def in_checkout(path):
     """A path shipped with the workflow (e.g. the authors' weights): relative ones name files of this checkout."""
     return path if Path(path).is_absolute() else str(Path(workflow.basedir) / path)
+
+
+# The networks of this run (config `models`; the registry's names, checked against it in the tests).
+MODELS = config["models"]
+FIGURE_MODELS = [m for m in config["evaluate"]["figure_models"] if m in MODELS]
+
+
+def jax_env():
+    """The conda env of the JAX rules: CUDA when the run asks for GPUs, else CPU."""
+    return "../../envs/jax_cuda.yaml" if config["gpu"] else "../../envs/jax.yaml"
+
+
+def model_checkpoint(wildcards):
+    """A network's weights: the best epoch of its training, or the authors' released SCU-Net ("SCU-Net-authors")."""
+    if wildcards.model == AUTHORS_MODEL:
+        return "results/models/authors/SCU-Net"
+    return f"results/models/trained/{wildcards.model}/best"
+
+
+AUTHORS_MODEL = "SCU-Net-authors"
+
+
+def synthetic_truth(wildcards):
+    """Cohort A's exact synthetic truth (look-alike masks) for the discrimination check; nothing on real data."""
+    if config["data"]["source"] != "synthetic":
+        return {}
+    return {
+        "synthetic_truth": "results/data/synthetic/A/truth.csv",
+        "truth_masks": "results/data/synthetic/A/truth_masks",
+        "source_files": private("A/source_files.csv"),
+    }

@@ -46,7 +46,9 @@ class Predictor:
         self.traces = 0
         graphdef, state = nnx.split(inference_form(model))
         compute_dtype = DTYPES[dtype]
-        self._state = jax.tree.map(lambda leaf: leaf.astype(compute_dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf, state)
+        self._state = jax.tree.map(
+            lambda leaf: leaf.astype(compute_dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf, state
+        )
 
         def forward(state, tiles):
             self.traces += 1  # runs only while tracing
@@ -78,7 +80,8 @@ class Predictor:
             return self._forward(self._state, tiles)
         padded = np.zeros((-(-count // self.batch_size) * self.batch_size, *tiles.shape[1:]), dtype=np.uint8)
         padded[:count] = tiles
-        chunks = [self._forward(self._state, padded[i : i + self.batch_size]) for i in range(0, len(padded), self.batch_size)]
+        starts = range(0, len(padded), self.batch_size)
+        chunks = [self._forward(self._state, padded[start : start + self.batch_size]) for start in starts]
         return jnp.concatenate(chunks)[:count]
 
 
@@ -87,14 +90,14 @@ def load_weights(weights: str | Path) -> tuple[nnx.Module, CheckpointMetadata]:
     if str(weights) == "authors":
         if not AUTHORS_WEIGHTS.is_file():
             raise FileNotFoundError(f"the authors' SCU-Net weights are not at {AUTHORS_WEIGHTS} (they ship in the "
-                                    "repository's weights/authors/); pass the .pt file or a checkpoint directory instead")
+                                    "repository's weights/authors/); pass the .pt file or a checkpoint folder instead")
         weights = AUTHORS_WEIGHTS
     path = Path(weights)
     if path.suffix == ".pt":
         return _authors_model(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such checkpoint directory")
-    _check_checkpoint(path)
+    _check_checkpoint(path.absolute())  # orbax reads absolute paths only
     try:
         return load_model(path)
     except Exception as error:  # orbax and tensorstore raise many types; all mean unreadable files here
@@ -144,12 +147,16 @@ def _check_checkpoint(path: Path) -> None:
 def _shapes(tree) -> dict[str, tuple[int, ...]]:
     """Dotted variable path -> shape, for a tree of arrays or of array metadata."""
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {".".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in keys): tuple(leaf.shape) for keys, leaf in leaves}
+    return {".".join(_key_name(key) for key in keys): tuple(leaf.shape) for keys, leaf in leaves}
+
+
+def _key_name(key) -> str:
+    return str(getattr(key, "key", getattr(key, "idx", key)))
 
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
-    return (text[0][:200] if text else type(error).__name__)
+    return text[0][:200] if text else type(error).__name__
 
 
 def _authors_model(path: Path) -> tuple[nnx.Module, CheckpointMetadata]:
