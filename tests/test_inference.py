@@ -17,7 +17,7 @@ from bacseg.inference.tiling import cut, tile_positions, tile_starts
 from bacseg.inference.whole_image import predict_images
 from bacseg.models import create_model
 from bacseg.models.checkpoint import CheckpointMetadata, save_checkpoint
-from bacseg.preprocess import preprocess_dicom_file
+from bacseg.preprocess import PreprocessOutputs, preprocess_dicom_file
 
 REAL_CC = "real_mammograms/CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
 
@@ -102,7 +102,8 @@ def test_background_tiles_are_not_predicted_and_count_as_the_fill_value():
     assert len(predicted) == 4 and (predicted[2:] == 0).all(), "the two textured tiles, then padding"
     np.testing.assert_allclose(result[:, :64], image[:, :64] / 255, atol=1e-6)
     assert not result[:, 64:].any(), "black, flat and dark tiles are 0"
-    kept = sliding_window_inference(image, ScaledIdentity(), tile_size=64, overlap=0, batch_size=4, skip_background=False)
+    kept = sliding_window_inference(image, ScaledIdentity(), tile_size=64, overlap=0, batch_size=4,
+                                    skip_background=False)  # fmt: skip
     assert kept[:, 128:192].min() > 0.4, "with skipping off the flat tile is predicted"
 
 
@@ -121,7 +122,8 @@ def test_authors_predictor_matches_the_released_model_on_the_reference_patch(ref
     """The PyTorch model's float64 output on the reference patch, clipped to [0, 1] (it has no sigmoid)."""
     reference = np.load(reference_dir / "scunet_parity_reference.npz")
     predictor = load_predictor("authors", batch_size=2)
-    assert (predictor.model_name, predictor.normalization, predictor.output_activation) == ("SCU-Net", "authors", "none")
+    described = (predictor.model_name, predictor.normalization, predictor.output_activation)
+    assert described == ("SCU-Net", "authors", "none")
     output = np.asarray(predictor(reference["random_input_uint8"][None]))
     raw = reference["random_output_float64"][0, 0]
     assert raw.min() < 0, "the raw output strays below 0 ..."
@@ -146,19 +148,20 @@ def test_predictor_is_traced_once_for_images_of_many_sizes(random_checkpoint):
         assert result.shape == shape and 0 <= result.min() and result.max() <= 1
     assert predictor.traces == 1
     tiles = rng.integers(0, 256, (6, 64, 64)).astype(np.uint8)
-    np.testing.assert_allclose(np.asarray(predictor(tiles)), np.concatenate([predictor(tiles[:4]), predictor(tiles[4:])]),
-                               atol=1e-6)  # fmt: skip
+    one_call, two_calls = np.asarray(predictor(tiles)), np.concatenate([predictor(tiles[:4]), predictor(tiles[4:])])
+    np.testing.assert_allclose(one_call, two_calls, atol=1e-6)
     assert predictor.traces == 1, "fewer or more tiles than the batch are padded or split, not recompiled"
 
 
-def test_predict_images_writes_a_float16_map_per_image_and_the_table(random_checkpoint, tmp_path):
+def test_predict_images_writes_a_float16_map_per_image_and_the_table(random_checkpoint, tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
     rows = []
     for n, (shape, split) in enumerate([((96, 130), "validation"), ((70, 64), "train"), ((64, 100), "validation")]):
         Image.fromarray(rng.integers(0, 256, shape).astype(np.uint8)).save(tmp_path / f"I{n}.png")
         rows.append({"image_id": f"I{n}", "split": split, "image_png": f"I{n}.png"})
     pd.DataFrame(rows).to_csv(tmp_path / "preprocessed.csv", index=False)
-    predictor = load_predictor(random_checkpoint, batch_size=2)
+    monkeypatch.chdir(random_checkpoint.parent)
+    predictor = load_predictor(random_checkpoint.name, batch_size=2)  # a relative path, as the workflow gives it
     settings = {**RECIPES["project"], "tile_size": 64, "overlap": 8, "batch_size": 2}
     out = tmp_path / "predictions"
     table = predict_images(tmp_path / "preprocessed.csv", predictor, probabilities_dir=out / "probabilities",
@@ -184,7 +187,8 @@ def test_bacseg_predict_with_the_authors_weights_on_a_real_mammogram(reference_d
     written = "".join(p.read_text() for p in out.glob("*.json")) + capsys.readouterr().out
     assert "P_00173" not in written and dicom.stem not in written, "nothing names the input file"
     probabilities = np.load(out / "probabilities.npy")
-    image = np.asarray(Image.open(preprocess_dicom_file(dicom, tmp_path / "preprocessed")["image"]))
+    outputs = PreprocessOutputs.in_folder(tmp_path / "preprocessed")
+    image = np.asarray(Image.open(outputs.table.parent / preprocess_dicom_file(dicom, outputs).iloc[0]["image_png"]))
     assert probabilities.dtype == np.float16 and probabilities.shape == image.shape
     assert 0 <= probabilities.min() and probabilities.max() <= 1
     overlay = np.asarray(Image.open(out / "overlay.png"))

@@ -39,7 +39,7 @@ def overlay(image: np.ndarray, probabilities: np.ndarray, cutoff: float) -> np.n
 def write_prediction(
     out_dir: Path | str, image: np.ndarray, probabilities: np.ndarray, cutoff: float, record: Mapping
 ) -> dict[str, Path]:
-    """``probabilities.npy`` (float16), ``overlay.png`` and ``prediction.json`` (``record`` plus counts) in ``out_dir``."""
+    """Write ``probabilities.npy`` (float16), ``overlay.png`` and ``prediction.json`` (``record`` and counts)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / name for key, name in OUTPUT_NAMES.items()}
