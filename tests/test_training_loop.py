@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -23,7 +24,6 @@ from bacseg.ingest import IngestOptions, IngestOutputs, ingest, read_source_file
 from bacseg.models.checkpoint import load_model
 from bacseg.patches import PatchParams, write_patch_index
 from bacseg.preprocess import PreprocessOutputs, PreprocessParams, preprocess_manifest
-from bacseg.synthetic import generate_cohort
 from bacseg.training import train_and_evaluate
 from bacseg.training.input_pipeline import PatchLoader, read_patch_sets
 from bacseg.training.settings import TrainSettings
@@ -38,14 +38,17 @@ SHORT = settings_mapping(epochs=2, steps_per_epoch=3)  # 6 steps of 4 patches of
 def cohort(tmp_path_factory):
     """Cohort A, 8 subjects at scale 0.125: about 150 training and 80 validation patches of 64 px."""
     root = tmp_path_factory.mktemp("cohort")
-    generate_cohort("A", root / "synthetic", {"n_subjects": 8, "scale": 0.125}, seed=0)
+    (root / "config.yaml").write_text("synthetic:\n  A:\n    n_subjects: 8\n    scale: 0.125\n")
+    synth = [str(Path(sys.executable).with_name("bacseg")), "synth", "--cohort", "A", "--out", str(root / "synthetic"),
+             "--seed", "0", "--config", str(root / "config.yaml")]  # fmt: skip
+    subprocess.run(synth, check=True, capture_output=True, timeout=300)
     ingested = IngestOutputs.in_folders(root / "data", root / "private")
     ingest(root / "synthetic" / "dicom", ingested, mdai_export=root / "synthetic" / "annotations.json",
            options=IngestOptions(cohort="A", val_fraction=0.34, seed=0))  # fmt: skip
     preprocess_manifest(ingested.manifest, read_source_files(ingested.source_files),
                         PreprocessOutputs.in_folder(root / "preprocessed"), annotations=ingested.annotations)
     table = root / "preprocessed" / "preprocessed.csv"
-    write_patch_index(table, table.parent, root / "index.csv", root / "counts.json", PatchParams(size=64, overlap=8))
+    write_patch_index(table, root / "index.csv", root / "counts.json", PatchParams(size=64, overlap=8))
     return {"patch_index": root / "index.csv", "preprocessed_table": table}
 
 

@@ -14,6 +14,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from bacseg import settings
+
 
 @dataclasses.dataclass(frozen=True)
 class Augment:
@@ -23,9 +25,7 @@ class Augment:
     contrast: float  # scale the deviations from the tile's mean by a factor uniform in [max(0, 1 - c), 1 + c]
 
     def __post_init__(self):
-        for name in ("brightness", "contrast"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"augment.{name} must be in [0, 1), got {getattr(self, name)}")
+        settings.resolve("train.augment", dataclasses.asdict(self))  # the ranges are the config schema's
 
 
 def _jitter_factor(key: jax.Array, strength: float) -> jax.Array:

@@ -114,11 +114,12 @@ def train_and_evaluate(
         losses = []
         with _progress_bar(steps_per_epoch, f"{model_name} epoch {epoch}/{config.epochs}") as bar:
             for indices in epoch_batches(len(train), config.batch_size, steps_per_epoch, seed, epoch):
-                losses.append(train_step_on_tiles(
+                loss = train_step_on_tiles(
                     model, optimizer, train.tiles[indices], train.masks[indices], key, progress["step"],
                     augment=config.augment, normalization=config.normalization,
                     output_activation=config.output_activation,
-                ))  # fmt: skip
+                )  # fmt: skip
+                losses.append(loss.block_until_ready())  # so the bar shows steps done, not steps queued
                 progress["step"] += 1
                 bar.update()
         losses = np.asarray(jnp.stack(losses))
