@@ -36,5 +36,7 @@ bench: venv  ## speed and memory benchmarks, one JSON line each
 lock: venv  ## refresh requirements.lock from the current venv
 	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
 
+# private/ is the default data.private_dir: the PRIVATE tables (image ID -> original DICOM file, skipped files),
+# which may name patients; a data.private_dir set elsewhere is not touched.
 clean:
-	rm -rf results results-smoke .snakemake .jax_cache
+	rm -rf results results-smoke private .snakemake .jax_cache

@@ -308,6 +308,23 @@ def test_truth_masks_found_through_the_source_files_dicom_paths(tmp_path):
         "A0002": cohort / "truth_masks/case0001/RCC.png"}
 
 
+def test_every_ingested_synthetic_image_finds_its_truth_mask(tmp_path):
+    """The chain the discrimination rule runs: a cohort written to separate declared paths, then ingested."""
+    from bacseg.ingest import IngestOptions, IngestOutputs, ingest, read_source_files
+    from bacseg.metrics.discrimination import synthetic_truth_masks
+    from bacseg.synthetic import CohortOutputs, generate_cohort
+
+    synthetic = CohortOutputs(tmp_path / "pacs", tmp_path / "export.json", tmp_path / "masks",
+                              tmp_path / "tables" / "truth.csv", tmp_path / "tables" / "breast_ct.csv")  # fmt: skip
+    generate_cohort("A", synthetic, {"n_subjects": 2, "scale": 0.06}, seed=1)
+    ingested = IngestOutputs.in_folders(tmp_path / "data", tmp_path / "private")
+    ingest(synthetic.dicom_dir, ingested, mdai_export=synthetic.annotations, options=IngestOptions(cohort="A"))
+    masks = synthetic_truth_masks(ingested.source_files, synthetic.truth)
+    assert set(masks) == set(read_source_files(ingested.source_files)) and len(masks) >= 4
+    for image_id, mask in masks.items():
+        assert mask.resolve().is_relative_to(synthetic.truth_masks.resolve()) and mask.is_file(), image_id
+
+
 def test_spread_and_lookalike_shares_per_model():
     from bacseg.metrics.discrimination import discrimination_table, f1_spread
 

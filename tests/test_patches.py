@@ -48,7 +48,7 @@ def preprocessed(tmp_path):
 
 def test_patch_index_flags_and_counts(preprocessed):
     params = PatchParams(size=128, overlap=16)
-    index = write_patch_index(preprocessed / "preprocessed.csv", preprocessed, preprocessed / "patches.csv",
+    index = write_patch_index(preprocessed / "preprocessed.csv", preprocessed / "patches.csv",
                               preprocessed / "counts.json", params)  # fmt: skip
     assert len(index) == 2 * 3 * 4  # rows at 0, 112, 172; columns at 0, 112, 224, 272
     assert (index["foreground"] == (index["x"] < 200 - 64)).all(), "tiles mostly over the black half are background"

@@ -14,7 +14,7 @@ from skimage.morphology import disk
 
 from bacseg.io.dicom import MammogramHeader, write_mammogram
 from bacseg.io.mdai import rasterize_polylines, read_export
-from bacseg.synthetic import draw_breast, generate_cohort, synthesize_mammogram
+from bacseg.synthetic import CohortOutputs, draw_breast, generate_cohort, synthesize_mammogram
 from bacseg.synthetic.cohorts import TRUTH_MASK_BAC
 from bacseg.synthetic.config import CohortConfig
 from bacseg.synthetic.render import polyline_stamps, splat
@@ -22,6 +22,11 @@ from bacseg.synthetic.texture import DENSITY_CLASSES, DENSITY_PROPORTIONS, draw_
 
 DEFAULT_SHAPE, DEFAULT_SPACING = (1024, 832), 0.28  # the large detector at the default scale 0.25
 TINY = {"n_subjects": 3, "scale": 0.06}
+
+
+def _generate(cohort: str, folder: Path, config: dict, seed: int, workers: int = 1) -> None:
+    """A cohort in the one-folder layout (``bacseg synth --out``, the workflow's too)."""
+    generate_cohort(cohort, CohortOutputs.in_folder(folder), config, seed=seed, workers=workers)
 
 
 def _mammogram(seed: int, view="MLO", laterality="L", burden=0.3, **breast_options):
@@ -44,16 +49,16 @@ def _local_contrast(pixels: np.ndarray, mask: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def cohort_a(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cohort_a")
-    generate_cohort("A", out, {"n_subjects": 4, "scale": 0.15, "monochrome1_fraction": 0.5}, seed=3)
+    _generate("A", out, {"n_subjects": 4, "scale": 0.15, "monochrome1_fraction": 0.5}, seed=3)
     return out
 
 
 def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
-    generate_cohort("A", tmp_path / "one", TINY, seed=11)
-    generate_cohort("A", tmp_path / "two", TINY, seed=11, workers=2)
-    generate_cohort("A", tmp_path / "other", TINY, seed=12)
+    _generate("A", tmp_path / "one", TINY, seed=11)
+    _generate("A", tmp_path / "two", TINY, seed=11, workers=2)
+    _generate("A", tmp_path / "other", TINY, seed=12)
     hashes = _file_hashes(tmp_path / "one")
-    assert {"truth.csv", "annotations.json"} <= set(hashes) and any(name.endswith(".dcm") for name in hashes)
+    assert {"truth.csv", "annotations.json", "breast_ct.csv"} <= set(hashes) and any(name.endswith(".dcm") for name in hashes)
     assert hashes == _file_hashes(tmp_path / "two")
     assert hashes["truth.csv"] != _file_hashes(tmp_path / "other")["truth.csv"]
 
@@ -204,7 +209,7 @@ def test_annotations_match_the_truth_table(cohort_a):
 
 
 def test_cohort_b_breast_ct_follows_the_true_calcium(tmp_path):
-    generate_cohort("B", tmp_path, {"n_subjects": 4, "scale": 0.06}, seed=5)
+    _generate("B", tmp_path, {"n_subjects": 4, "scale": 0.06}, seed=5)
     truth = pd.read_csv(tmp_path / "truth.csv")
     ct = pd.read_csv(tmp_path / "breast_ct.csv").set_index("patient_id")
     assert list(ct.columns) == ["ct_calcified_voxels", "ct_calcium_mass_mg"] and len(ct) == 4
@@ -215,9 +220,28 @@ def test_cohort_b_breast_ct_follows_the_true_calcium(tmp_path):
     assert np.corrcoef(ct.ct_calcified_voxels, true_mass)[0, 1] > 0.9
 
 
+def test_each_output_where_its_caller_names_it(tmp_path):
+    """The workflow declares each output path; the truth table's paths are relative to its own folder."""
+    outputs = CohortOutputs(dicom_dir=tmp_path / "pacs" / "export", annotations=tmp_path / "mdai" / "export.json",
+                            truth_masks=tmp_path / "masks", truth=tmp_path / "tables" / "truth.csv",
+                            breast_ct=tmp_path / "tables" / "ct.csv")  # fmt: skip
+    generate_cohort("A", outputs, TINY, seed=11)
+    truth = pd.read_csv(outputs.truth)
+    assert truth.dicom_path.str.startswith("../pacs/export/case0001/").any()
+    for row in truth.itertuples():
+        dicom = (outputs.truth.parent / row.dicom_path).resolve()
+        mask = (outputs.truth.parent / row.truth_mask_path).resolve()
+        assert dicom.is_relative_to(outputs.dicom_dir.resolve()) and dicom.is_file()
+        assert mask.is_relative_to(outputs.truth_masks.resolve()) and mask.is_file()
+        assert Path(row.dicom_path).with_suffix("").parts[-3:] == Path(row.truth_mask_path).with_suffix("").parts[-3:]
+    assert read_export(outputs.annotations)
+    assert outputs.breast_ct.read_text() == "patient_id,ct_calcified_voxels,ct_calcium_mass_mg\n"  # no CT in A
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["masks", "mdai", "pacs", "tables"]
+
+
 def test_cohort_c_burden_grows_and_area_normalised_sum_tracks_it(tmp_path):
     config = {"n_subjects": 2, "scale": 0.15, "exams_per_subject": [6, 6]}
-    generate_cohort("C", tmp_path, config, seed=4, workers=2)
+    _generate("C", tmp_path, config, seed=4, workers=2)
     truth = pd.read_csv(tmp_path / "truth.csv")
     truth["normalised_area"] = truth.bac_area_px / truth.breast_area_px
     normalised_r, per_view_r = [], []

@@ -90,18 +90,17 @@ def index_image(
     return rows
 
 
-def build_patch_index(
-    preprocessed: Path | str | pd.DataFrame, preprocessed_dir: Path | str, params: PatchParams | None = None
-) -> pd.DataFrame:
-    """The patch index of every image in preprocess's table (``preprocessed.csv``)."""
+def build_patch_index(preprocessed: Path | str, params: PatchParams | None = None) -> pd.DataFrame:
+    """The patch index of every image in preprocess's table (``preprocessed.csv``), whose PNG paths are
+    relative to the table's own folder."""
     params = params or PatchParams()
-    preprocessed_dir = Path(preprocessed_dir)
-    table = preprocessed if isinstance(preprocessed, pd.DataFrame) else pd.read_csv(preprocessed, keep_default_na=False)
+    folder = Path(preprocessed).parent
+    table = pd.read_csv(preprocessed, keep_default_na=False)
     rows = []
     for record in table.to_dict("records"):
-        image = _read_png(preprocessed_dir / record["image_png"])
-        breast = _read_png(preprocessed_dir / record["breast_mask_png"]) > 127
-        label = _read_png(preprocessed_dir / record["bac_mask_png"]) > 127 if record.get("bac_mask_png") else None
+        image = _read_png(folder / record["image_png"])
+        breast = _read_png(folder / record["breast_mask_png"]) > 127
+        label = _read_png(folder / record["bac_mask_png"]) > 127 if record.get("bac_mask_png") else None
         rows += index_image(str(record["image_id"]), record.get("split", ""), image, breast, label, params)
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
 
@@ -122,15 +121,11 @@ def patch_counts(index: pd.DataFrame, params: PatchParams) -> dict:
 
 
 def write_patch_index(
-    preprocessed: Path | str | pd.DataFrame,
-    preprocessed_dir: Path | str,
-    index_csv: Path | str,
-    counts_json: Path | str,
-    params: PatchParams | None = None,
+    preprocessed: Path | str, index_csv: Path | str, counts_json: Path | str, params: PatchParams | None = None
 ) -> pd.DataFrame:
-    """Index every tile of the preprocessed images; write the index CSV and the counts JSON."""
+    """Index every tile of the images of preprocess's table; write the index CSV and the counts JSON."""
     params = params or PatchParams()
-    index = build_patch_index(preprocessed, preprocessed_dir, params)
+    index = build_patch_index(preprocessed, params)
     Path(index_csv).parent.mkdir(parents=True, exist_ok=True)
     index.to_csv(index_csv, index=False)
     Path(counts_json).write_text(json.dumps(patch_counts(index, params), indent=1) + "\n")

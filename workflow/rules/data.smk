@@ -8,6 +8,7 @@ rule synthesize_cohort:
         annotations="results/data/synthetic/{cohort}/annotations.json",
         truth_masks=directory("results/data/synthetic/{cohort}/truth_masks"),
         truth=report("results/data/synthetic/{cohort}/truth.csv", category="Data", caption="../report/truth.rst"),
+        breast_ct="results/data/synthetic/{cohort}/breast_ct.csv",  # cohort B's breast CT; header only for A, C
     params:
         cohort_config=lambda wc: config["synthetic"][wc.cohort],
         seed=lambda wc: config["seed"],

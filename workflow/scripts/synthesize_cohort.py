@@ -1,16 +1,21 @@
-"""Snakemake adapter: one synthetic cohort as DICOM files, an MD.ai export and its truth table."""
-
-from pathlib import Path
+"""Snakemake adapter: one synthetic cohort as DICOM files, an MD.ai export and its truth tables."""
 
 from bacseg.logs import logged_job
-from bacseg.synthetic import generate_cohort
+from bacseg.synthetic import CohortOutputs, generate_cohort
 
 # Guarded: the worker processes (spawn) re-import this file and must not rerun the job.
 if __name__ == "__main__":
     with logged_job(snakemake.log[0]):
+        outputs = CohortOutputs(
+            dicom_dir=snakemake.output.dicom_dir,
+            annotations=snakemake.output.annotations,
+            truth_masks=snakemake.output.truth_masks,
+            truth=snakemake.output.truth,
+            breast_ct=snakemake.output.breast_ct,
+        )
         generate_cohort(
             snakemake.wildcards.cohort,
-            Path(snakemake.output.truth).parent,
+            outputs,
             dict(snakemake.params.cohort_config),
             seed=snakemake.params.seed,
             workers=snakemake.threads,

@@ -1,7 +1,7 @@
 """Does the benchmark discriminate? The spread of whole-image F1 across models, and how often each model
 marks the synthetic cohorts' benign look-alike calcifications (which must not be segmented).
 
-The synthetic truth masks (``truth_masks/*.png`` beside ``truth.csv``) mark exact BAC pixels 255 and
+The synthetic truth masks (the truth table's ``truth_mask_path``) mark exact BAC pixels 255 and
 look-alikes 128; a look-alike pixel predicted positive outside the BAC label is a false positive on a
 look-alike. A look-alike object (8-connected) is hit when any of its pixels is.
 """
@@ -27,7 +27,8 @@ NEAR_PERFECT_F1 = 0.95
 
 def synthetic_truth_masks(source_files: Path | str, truth: Path | str) -> dict[str, Path]:
     """{image_id: synthetic truth mask}: ingest's image_id -> DICOM path table (``source_files.csv``,
-    private) matched to the DICOM paths of the cohort's ``truth.csv``."""
+    private) matched to the DICOM paths of the cohort's truth table (``CohortOutputs.truth``), whose paths are
+    relative to the table's folder."""
     truth = Path(truth)
     table = pd.read_csv(truth)
     by_dicom = {str((truth.parent / d).resolve()): truth.parent / m for d, m in zip(table["dicom_path"],

@@ -5,7 +5,7 @@ from streams keyed by subject and exam), then each image is synthesized and writ
 result is the same whatever the number of worker processes.
 
 - A: training/validation cohort, one exam per subject and 2-4 of its views, most images annotated.
-- B: one four-view exam per subject plus breast-CT calcified voxels and calcium mass (breast_ct.csv).
+- B: one four-view exam per subject plus breast-CT calcified voxels and calcium mass (the breast_ct table).
 - C: 5-12 yearly four-view exams per subject; the burden grows every year while magnification and
   positioning change from exam to exam, so raw per-view calcified area oscillates and only the area
   normalised by breast area follows the burden.
@@ -31,6 +31,7 @@ from bacseg.synthetic.config import CohortConfig
 from bacseg.synthetic.geometry import PAPER_SPACING_MM, image_shape
 from bacseg.synthetic.identifiers import COHORT_INDEX, patient_id, patient_name, rng_for, uid_for
 from bacseg.synthetic.mammogram import synthesize_mammogram
+from bacseg.synthetic.outputs import BREAST_CT_COLUMNS, CohortOutputs
 from bacseg.synthetic.texture import draw_density_class
 from bacseg.synthetic.vessels import CALCIUM_MG_PER_MM3
 
@@ -86,39 +87,29 @@ class ImagePlan:
         return patient_id(self.cohort, self.subject)
 
     @property
-    def _relative_stem(self) -> str:
-        """case<NNNN>/exam<NN>/<laterality><view>: no header value (PatientID, StudyDate) in the path,
-        because the manifest records file paths and no identifier may reach the results."""
+    def stem(self) -> str:
+        """case<NNNN>/exam<NN>/<laterality><view>, the same in the DICOM and the truth-mask trees: no header
+        value (PatientID, StudyDate) in the path, because paths may reach shareable outputs."""
         return f"case{self.subject + 1:04d}/exam{self.exam + 1:02d}/{self.laterality}{self.view}"
 
-    @property
-    def dicom_path(self) -> str:
-        """Relative to the cohort folder: dicom/case<NNNN>/exam<NN>/<laterality><view>.dcm."""
-        return f"dicom/{self._relative_stem}.dcm"
 
-    @property
-    def truth_mask_path(self) -> str:
-        """Relative to the cohort folder, beside the DICOM tree: truth_masks/<same stem>.png."""
-        return f"truth_masks/{self._relative_stem}.png"
-
-
-def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers: int = 1) -> None:
-    """Write synthetic cohort ``cohort`` ("A" | "B" | "C") under ``out_dir``.
+def generate_cohort(cohort: str, outputs: CohortOutputs, config: dict, seed: int, workers: int = 1) -> None:
+    """Write synthetic cohort ``cohort`` ("A" | "B" | "C") to ``outputs``.
 
     ``config`` is the cohort's section of the workflow config; its keys, meanings and per-cohort defaults
     are in the config schema (section ``synthetic.<cohort>``).
-    Writes ``dicom/<PatientID>/<StudyDate>/<lat><view>.dcm``,
-    ``annotations.json`` (MD.ai export of the annotated images: BAC centre-lines, or the global "No BAC"
-    label), ``truth_masks/...png`` (the exact calcified pixels: TRUTH_MASK_BAC, benign look-alikes:
-    TRUTH_MASK_LOOKALIKE, else 0), ``truth.csv`` (one row per image, TRUTH_COLUMNS) and, for cohort B, ``breast_ct.csv``
-    (patient_id, ct_calcified_voxels, ct_calcium_mass_mg). The same ``seed`` gives the same bytes, for
-    any number of ``workers`` (processes).
+    Writes ``<dicom_dir>/<stem>.dcm`` (``ImagePlan.stem``), the ``annotations`` MD.ai export of the annotated
+    images (BAC centre-lines, or the global "No BAC" label), ``<truth_masks>/<stem>.png`` (the exact calcified
+    pixels: TRUTH_MASK_BAC, benign look-alikes: TRUTH_MASK_LOOKALIKE, else 0), the ``truth`` table (one row
+    per image, TRUTH_COLUMNS) and the ``breast_ct`` table (BREAST_CT_COLUMNS; rows for cohort B only). The
+    same ``seed`` gives the same bytes, for any number of ``workers`` (processes).
     """
     settings = CohortConfig.from_dict(cohort, config)
-    out_dir = Path(out_dir)
-    (out_dir / "dicom").mkdir(parents=True, exist_ok=True)
+    for folder in (outputs.dicom_dir, outputs.truth_masks, outputs.truth.parent, outputs.annotations.parent,
+                   outputs.breast_ct.parent):  # fmt: skip
+        folder.mkdir(parents=True, exist_ok=True)
     plans = plan_cohort(cohort, settings, seed)
-    job = partial(_synthesize_and_write, out_dir=out_dir, seed=seed)
+    job = partial(_synthesize_and_write, outputs=outputs, seed=seed)
     if workers > 1:
         # forkserver, not fork: the caller may hold threads (JAX, BLAS) that a forked child would inherit.
         # The server imports this module once, so each worker starts ready.
@@ -130,14 +121,14 @@ def generate_cohort(cohort: str, out_dir: Path, config: dict, seed: int, workers
         results = [job(plan) for plan in plans]
     rows = [row for row, _ in results]
     truth = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
-    truth.to_csv(out_dir / "truth.csv", index=False)
+    truth.to_csv(outputs.truth, index=False)
     write_export(
-        out_dir / "annotations.json",
+        outputs.annotations,
         [annotation for _, annotation in results if annotation is not None],
         name=f"Synthetic cohort {cohort} BAC centre-lines",
     )
-    if cohort == "B":
-        breast_ct_table(truth, settings, seed).to_csv(out_dir / "breast_ct.csv", index=False)
+    breast_ct = breast_ct_table(truth, settings, seed) if cohort == "B" else pd.DataFrame(columns=BREAST_CT_COLUMNS)
+    breast_ct.to_csv(outputs.breast_ct, index=False)
 
 
 def plan_cohort(cohort: str, settings: CohortConfig, seed: int) -> list[ImagePlan]:
@@ -195,7 +186,7 @@ def plan_cohort(cohort: str, settings: CohortConfig, seed: int) -> list[ImagePla
     return plans
 
 
-def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[dict, AnnotatedImage | None]:
+def _synthesize_and_write(plan: ImagePlan, outputs: CohortOutputs, seed: int) -> tuple[dict, AnnotatedImage | None]:
     """Synthesize one planned image, write its DICOM file; return its truth row and annotation."""
     key = COHORT_INDEX[plan.cohort]
     side = "LR".index(plan.laterality)
@@ -215,7 +206,8 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
         magnification=plan.magnification,
         chest_wall_offset=plan.chest_wall_offset,
     )
-    path = out_dir / plan.dicom_path
+    path = outputs.dicom_dir / f"{plan.stem}.dcm"
+    truth_mask_path = outputs.truth_masks / f"{plan.stem}.png"
     header = MammogramHeader(
         path=path,
         patient_id=plan.patient_id,
@@ -244,8 +236,8 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
     truth_mask = np.zeros(shape, dtype=np.uint8)
     truth_mask[image.lookalike_mask] = TRUTH_MASK_LOOKALIKE
     truth_mask[image.bac_mask] = TRUTH_MASK_BAC
-    (out_dir / plan.truth_mask_path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(truth_mask).save(out_dir / plan.truth_mask_path, compress_level=6)
+    truth_mask_path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(truth_mask).save(truth_mask_path, compress_level=6)
     row = {
         **image.truth,
         "cohort": plan.cohort,
@@ -262,8 +254,8 @@ def _synthesize_and_write(plan: ImagePlan, out_dir: Path, seed: int) -> tuple[di
         "study_instance_uid": plan.study_uid,
         "series_instance_uid": plan.series_uid,
         "sop_instance_uid": plan.sop_uid,
-        "dicom_path": plan.dicom_path,
-        "truth_mask_path": plan.truth_mask_path,
+        "dicom_path": outputs.relative_to_truth(path),
+        "truth_mask_path": outputs.relative_to_truth(truth_mask_path),
         "rows": shape[0],
         "columns": shape[1],
         "pixel_spacing_mm": spacing_mm,
@@ -303,4 +295,4 @@ def breast_ct_table(truth: pd.DataFrame, settings: CohortConfig, seed: int) -> p
                 "ct_calcium_mass_mg": round(float(mass_mg * noise[1]), 3),
             }
         )
-    return pd.DataFrame(rows, columns=["patient_id", "ct_calcified_voxels", "ct_calcium_mass_mg"])
+    return pd.DataFrame(rows, columns=BREAST_CT_COLUMNS)
