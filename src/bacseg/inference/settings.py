@@ -1,11 +1,12 @@
-"""Sliding-window settings: the keys of the workflow's ``predict`` config section, and the named recipes.
+"""Sliding-window settings: what the workflow's config gives (``predict`` and the tile grid of ``patches``),
+and the authors' recipe under its name.
 
-Settings are a plain dict (the config section as written), checked here key by key. A recipe is a
-complete set of settings under a name: ``project`` (the paper's 512 px tiles with 64 px overlap, as the
-training patches are cut) and ``authors`` (AutoSeg.py: 512 px tiles at stride 480, i.e. 32 px overlap, the
-last tile flush with the edge, tiles with mean <= 20 or std <= 10 skipped, per-pixel maximum into zeros).
-The input normalisation comes with the weights (the checkpoint's metadata; the authors' checkpoint says
-Normalize(0.2813, 0.1256)), not with the settings.
+Settings are a plain dict, checked here key by key; their defaults live in the config schema only. The
+project's settings come from a config (``settings_from_config``): the ``predict`` section, with the tiles
+cut as the networks were trained (``patches.size``, ``patches.overlap``). The ``authors`` recipe is
+AutoSeg.py's: 512 px tiles at stride 480 (32 px overlap), the last tile flush with the edge, tiles with
+mean <= 20 or std <= 10 skipped, per-pixel maximum into zeros, batches of 8. The input normalisation
+comes with the weights (the checkpoint's metadata; the authors' checkpoint says Normalize(0.2813, 0.1256)).
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ SETTING_TYPES = {
 }
 
 RECIPES: dict[str, dict] = {
-    "project": {
-        "tile_size": 512, "overlap": 64, "batch_size": 8, "stitch_mode": "max", "skip_background": True,
-        "background_mean_max": 20.0, "background_std_max": 10.0, "fill_value": 0.0,
-    },
     "authors": {
         "tile_size": 512, "overlap": 32, "batch_size": 8, "stitch_mode": "max", "skip_background": True,
         "background_mean_max": 20.0, "background_std_max": 10.0, "fill_value": 0.0,
     },
 }  # fmt: skip
+
+
+def settings_from_config(config: Mapping) -> dict:
+    """The project's settings from a config (``bacseg.settings.load_config``), as the workflow rule makes them."""
+    patches = config["patches"]
+    return resolve_settings({**config["predict"], "tile_size": patches["size"], "overlap": patches["overlap"]})
 
 
 def resolve_settings(settings: Mapping | None = None, recipe: str | None = None) -> dict:
