@@ -6,16 +6,9 @@ from bacseg.synthetic import CohortOutputs, generate_cohort
 # Guarded: the worker processes (spawn) re-import this file and must not rerun the job.
 if __name__ == "__main__":
     with logged_job(snakemake.log[0]):
-        outputs = CohortOutputs(
-            dicom_dir=snakemake.output.dicom_dir,
-            annotations=snakemake.output.annotations,
-            truth_masks=snakemake.output.truth_masks,
-            truth=snakemake.output.truth,
-            breast_ct=snakemake.output.breast_ct,
-        )
         generate_cohort(
             snakemake.wildcards.cohort,
-            outputs,
+            CohortOutputs(**snakemake.output),  # the rule names its outputs after the fields
             dict(snakemake.params.cohort_config),
             seed=snakemake.params.seed,
             workers=snakemake.threads,
