@@ -19,7 +19,8 @@ def test_a_failure_reaches_the_log_file_as_one_redacted_line(tmp_path, capsys):
     written = log_file.read_text()
     assert PATIENT not in written and "ZZ123456" not in written and "Traceback" not in written
     assert "reading <path>" in written
-    assert re.search(r"job failed: FileNotFoundError at \w+\.py:\d+ in \w+: .*No such file or directory: <path>", written)
+    failure = r"job failed: FileNotFoundError at \w+\.py:\d+ in \w+: .*No such file or directory: <path>"
+    assert re.search(failure, written)
     console = capsys.readouterr().err
     assert "Traceback" in console and str(missing) in console, "stderr keeps the whole story for debugging"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -152,22 +152,27 @@ def paper_comparison(table: pd.DataFrame, paper: Mapping[str, Any] | None = None
     return pd.DataFrame(rows)
 
 
-def paper_comparison_markdown(comparison: pd.DataFrame) -> str:
-    """Per level, models as rows and metrics as columns; each cell 'paper -> replication'."""
+def _per_level_markdown(rows: pd.DataFrame, title: Callable[[str], str], cell: Callable[[pd.Series], str]) -> str:
+    """One Markdown table per level of a long table (level, model, metric, ...): models as rows, metrics as
+    columns, ``cell`` formatting a (model, metric) row, under the heading ``title(level name)``."""
     parts = []
     for level, name in LEVELS.items():
-        rows = comparison[comparison["level"] == level]
-        header = ["Model", *(METRIC_NAMES[m] for m in SCORE_COLUMNS)]
         body = []
-        for model, cells in rows.groupby("model", sort=False):
-            cells = cells.set_index("metric")
-            body.append([model, *(
-                f"{_mean_sd(cells.at[m, 'paper_mean'], cells.at[m, 'paper_sd'], ' ± ')} → "
-                f"{_mean_sd(cells.at[m, 'replication_mean'], cells.at[m, 'replication_sd'], ' ± ')}"
-                for m in SCORE_COLUMNS
-            )])
-        parts.append(f"### Table 1, {name}: paper → replication\n\n" + _markdown(header, body))
+        for model, cells in rows[rows["level"] == level].groupby("model", sort=False):
+            by_metric = cells.set_index("metric")
+            body.append([model, *(cell(by_metric.loc[m]) for m in SCORE_COLUMNS)])
+        parts.append(f"### {title(name)}\n\n" + _markdown(["Model", *(METRIC_NAMES[m] for m in SCORE_COLUMNS)], body))
     return "\n".join(parts)
+
+
+def paper_comparison_markdown(comparison: pd.DataFrame) -> str:
+    """Per level, models as rows and metrics as columns; each cell 'paper -> replication'."""
+    return _per_level_markdown(
+        comparison,
+        lambda name: f"Table 1, {name}: paper → replication",
+        lambda c: f"{_mean_sd(c.paper_mean, c.paper_sd, ' ± ')} → "
+        f"{_mean_sd(c.replication_mean, c.replication_sd, ' ± ')}",
+    )
 
 
 def write_paper_comparison(
@@ -187,22 +192,11 @@ def _p(value: float) -> str:
 
 def pvalues_markdown(tests: pd.DataFrame, reference: str = REFERENCE_MODEL) -> str:
     """Per level, models as rows and metrics as columns: 't-test p (Holm) / Wilcoxon p (Holm)'."""
-    parts = []
-    for level, name in LEVELS.items():
-        rows = tests[tests["level"] == level]
-        body = []
-        for model, cells in rows.groupby("model", sort=False):
-            cells = cells.set_index("metric")
-            body.append([model, *(
-                f"{_p(cells.at[m, 'p_ttest'])} ({_p(cells.at[m, 'p_ttest_holm'])}) / "
-                f"{_p(cells.at[m, 'p_wilcoxon'])} ({_p(cells.at[m, 'p_wilcoxon_holm'])})"
-                for m in SCORE_COLUMNS
-            )])
-        parts.append(
-            f"### {name.capitalize()} p-values against {reference}: paired t-test (Holm) / Wilcoxon (Holm)\n\n"
-            + _markdown(["Model", *(METRIC_NAMES[m] for m in SCORE_COLUMNS)], body)
-        )
-    return "\n".join(parts)
+    return _per_level_markdown(
+        tests,
+        lambda name: f"{name.capitalize()} p-values against {reference}: paired t-test (Holm) / Wilcoxon (Holm)",
+        lambda c: f"{_p(c.p_ttest)} ({_p(c.p_ttest_holm)}) / {_p(c.p_wilcoxon)} ({_p(c.p_wilcoxon_holm)})",
+    )
 
 
 def write_pvalues(
