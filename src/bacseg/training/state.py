@@ -126,5 +126,8 @@ class EpochCheckpoints:
         load_module_state(optimizer, saved.optimizer)
         return saved.best_model, saved.progress
 
-    def close(self) -> None:
+    def __enter__(self) -> EpochCheckpoints:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
         self._manager.close()

@@ -66,6 +66,22 @@ def _progress_bar(total: int, description: str) -> tqdm:
                 dynamic_ncols=interactive)  # fmt: skip
 
 
+def _train_epoch(model, optimizer, train: PatchSet, config: TrainSettings, steps: int, seed: int, epoch: int,
+                 first_step: int, description: str) -> np.ndarray:
+    """One epoch's optimizer steps on its seeded shuffle; their losses. Step ``n`` augments with fold_in(key, n)."""
+    key = jax.random.key(seed)
+    losses = []
+    with _progress_bar(steps, description) as bar:
+        for step, indices in enumerate(epoch_batches(len(train), config.batch_size, steps, seed, epoch), first_step):
+            loss = train_step_on_tiles(
+                model, optimizer, train.tiles[indices], train.masks[indices], key, step, augment=config.augment,
+                normalization=config.normalization, output_activation=config.output_activation,
+            )  # fmt: skip
+            losses.append(loss.block_until_ready())  # so the bar shows steps done, not steps queued
+            bar.update()
+    return np.asarray(jnp.stack(losses))
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
@@ -85,10 +101,10 @@ def train_and_evaluate(
 ) -> dict:
     """Train ``model_name`` on a patch index's selected patches; keep and save its best epoch.
 
-    ``settings`` is the workflow config's ``train`` section (keys: ``TrainSettings``). Writes the best
-    epoch's model to ``best_checkpoint`` (``bacseg.models.checkpoint``), the per-epoch metrics to
-    ``metrics_csv`` (rewritten every epoch), and the best epoch's per-patch confusion counts of the
-    validation patches to ``patch_scores_csv``. Returns a summary: best epoch and its validation Dice,
+    ``settings`` is the workflow config's ``train`` section (``TrainSettings``; keys left out take the
+    schema's defaults). Writes the best epoch's model to ``best_checkpoint`` (``bacseg.models.checkpoint``),
+    the per-epoch metrics to ``metrics_csv`` (rewritten every epoch), and the best epoch's per-patch
+    confusion counts of the validation patches to ``patch_scores_csv``. Returns a summary: best epoch and its validation Dice,
     epochs and optimizer steps, seconds spent training (this call and any run it resumed).
     """
     config = TrainSettings.from_mapping(settings)
@@ -100,51 +116,37 @@ def train_and_evaluate(
 
     model = create_model(model_name, seed=seed)
     optimizer = create_optimizer(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay)
-    checkpoints = EpochCheckpoints(workdir)
     progress = {"epoch": 0, "step": 0, "history": [], "best_epoch": None, "best_val_dice": None, "best_counts": None}
     best_model = module_state(model)
-    resumed_from = checkpoints.latest_epoch()
-    if resumed_from is not None:
-        best_model, progress = checkpoints.restore(resumed_from, model, optimizer)
-
     steps_per_epoch = config.steps_per_epoch or -(-len(train) // config.batch_size)
-    key = jax.random.key(seed)
-    for epoch in range(progress["epoch"] + 1, config.epochs + 1):
-        started = time.perf_counter()
-        losses = []
-        with _progress_bar(steps_per_epoch, f"{model_name} epoch {epoch}/{config.epochs}") as bar:
-            for indices in epoch_batches(len(train), config.batch_size, steps_per_epoch, seed, epoch):
-                loss = train_step_on_tiles(
-                    model, optimizer, train.tiles[indices], train.masks[indices], key, progress["step"],
-                    augment=config.augment, normalization=config.normalization,
-                    output_activation=config.output_activation,
-                )  # fmt: skip
-                losses.append(loss.block_until_ready())  # so the bar shows steps done, not steps queued
-                progress["step"] += 1
-                bar.update()
-        losses = np.asarray(jnp.stack(losses))
-        val_loss, val_dice, counts = validate(model, validation, config)
-        if not (np.isfinite(losses).all() and math.isfinite(val_loss)):
-            first_bad = progress["step"] - steps_per_epoch + 1 + int(np.argmax(~np.isfinite(losses)))
-            where = f"at step {first_bad}" if not np.isfinite(losses).all() else "in validation"
-            raise TrainingDiverged(
-                f"{model_name}: loss is NaN/inf at epoch {epoch} ({where}); the checkpoint of epoch "
-                f"{progress['epoch']} in {checkpoints.directory} is kept"
-            )
-        progress["epoch"] = epoch
-        progress["history"].append({
-            "epoch": epoch, "step": progress["step"], "train_loss": float(losses.mean()), "val_loss": val_loss,
-            "val_dice": val_dice, "seconds": round(time.perf_counter() - started, 3),
-        })  # fmt: skip
-        if _better(val_dice, progress["best_val_dice"]):
-            best_model = module_state(model)
-            progress.update(best_epoch=epoch, best_val_dice=val_dice, best_counts=counts.to_dict("list"))
-        checkpoints.save(epoch, model, optimizer, best_model, progress)
-        _write_csv(pd.DataFrame(progress["history"], columns=METRICS_COLUMNS), metrics_csv)
-        tqdm.write(f"{model_name} epoch {epoch}/{config.epochs}: train loss {losses.mean():.4f}, validation loss "
-                   f"{val_loss:.4f}, Dice {val_dice:.4f} (best {progress['best_val_dice']:.4f} at epoch "
-                   f"{progress['best_epoch']}), {progress['history'][-1]['seconds']:.1f} s", file=sys.stderr)
-    checkpoints.close()
+    with EpochCheckpoints(workdir) as checkpoints:
+        resumed_from = checkpoints.latest_epoch()
+        if resumed_from is not None:
+            best_model, progress = checkpoints.restore(resumed_from, model, optimizer)
+        for epoch in range(progress["epoch"] + 1, config.epochs + 1):
+            started = time.perf_counter()
+            description = f"{model_name} epoch {epoch}/{config.epochs}"
+            losses = _train_epoch(model, optimizer, train, config, steps_per_epoch, seed, epoch, progress["step"],
+                                  description)  # fmt: skip
+            val_loss, val_dice, counts = validate(model, validation, config)
+            if not (np.isfinite(losses).all() and math.isfinite(val_loss)):
+                bad_step = progress["step"] + 1 + int(np.argmax(~np.isfinite(losses)))
+                where = f"at step {bad_step}" if not np.isfinite(losses).all() else "in validation"
+                raise TrainingDiverged(f"{model_name}: loss is NaN/inf at epoch {epoch} ({where}); the checkpoint "
+                                       f"of epoch {progress['epoch']} in {checkpoints.directory} is kept")
+            progress["epoch"], progress["step"] = epoch, progress["step"] + len(losses)
+            progress["history"].append({
+                "epoch": epoch, "step": progress["step"], "train_loss": float(losses.mean()), "val_loss": val_loss,
+                "val_dice": val_dice, "seconds": round(time.perf_counter() - started, 3),
+            })  # fmt: skip
+            if _better(val_dice, progress["best_val_dice"]):
+                best_model = module_state(model)
+                progress.update(best_epoch=epoch, best_val_dice=val_dice, best_counts=counts.to_dict("list"))
+            checkpoints.save(epoch, model, optimizer, best_model, progress)
+            _write_csv(pd.DataFrame(progress["history"], columns=METRICS_COLUMNS), metrics_csv)
+            tqdm.write(f"{description}: train loss {losses.mean():.4f}, validation loss {val_loss:.4f}, Dice "
+                       f"{val_dice:.4f} (best {progress['best_val_dice']:.4f} at epoch {progress['best_epoch']}), "
+                       f"{progress['history'][-1]['seconds']:.1f} s", file=sys.stderr)
 
     load_module_state(model, best_model)
     metadata = CheckpointMetadata(
