@@ -104,8 +104,8 @@ def train_and_evaluate(
     ``settings`` is the workflow config's ``train`` section (``TrainSettings``; keys left out take the
     schema's defaults). Writes the best epoch's model to ``best_checkpoint`` (``bacseg.models.checkpoint``),
     the per-epoch metrics to ``metrics_csv`` (rewritten every epoch), and the best epoch's per-patch
-    confusion counts of the validation patches to ``patch_scores_csv``. Returns a summary: best epoch and its validation Dice,
-    epochs and optimizer steps, seconds spent training (this call and any run it resumed).
+    confusion counts of the validation patches to ``patch_scores_csv``. Returns a summary: best epoch and
+    its validation Dice, epochs and optimizer steps, seconds spent training (this call and any run it resumed).
     """
     config = TrainSettings.from_mapping(settings)
     workdir, metrics_csv = Path(workdir), Path(metrics_csv)
