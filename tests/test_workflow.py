@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -113,6 +114,56 @@ def test_smoke_run_draws_figure2_and_executes_the_review(smoke_run):
     outputs = [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_smoke_run_trains_every_network_without_nan(smoke_run):
+    """Every registered network is trained for the smoke schedule, its curve finite, its best epoch saved."""
+    from bacseg.models import model_names
+
+    smoke = yaml.safe_load(SMOKE.read_text())
+    for model in model_names():
+        folder = smoke_run / "models" / "trained" / model
+        curve = pd.read_csv(folder / "metrics.csv")
+        assert len(curve) == smoke["train"]["epochs"], model
+        assert curve[["train_loss", "val_loss", "val_dice"]].notna().all().all(), model
+        assert (folder / "best" / "metadata").is_dir(), model
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["best_epoch"] in curve["epoch"].tolist(), model
+
+
+def test_smoke_run_scores_every_network_in_table1(smoke_run):
+    """Table 1 has a row per network with patch-wise and whole-image scores, the paper's numbers beside it,
+    and p-values of every baseline against SCU-Net."""
+    from bacseg.models import model_names
+
+    table = pd.read_csv(smoke_run / "tables" / "table1.csv", index_col=0)
+    assert sorted(table.index) == sorted(model_names())
+    scores = table[[c for c in table.columns if c.endswith("_mean")]]
+    assert ((scores >= 0) & (scores <= 1) | scores.isna()).all().all()
+    assert table["accuracy_whole_image_mean"].notna().all() and (table["whole_image_n"] > 0).all()
+    assert "SCU-Net" in (smoke_run / "tables" / "table1.md").read_text()
+    assert "\\toprule" in (smoke_run / "tables" / "table1.tex").read_text()
+    versus = pd.read_csv(smoke_run / "tables" / "table1_vs_paper.csv")
+    assert versus["paper_mean"].notna().any() and versus["replication_mean"].notna().any()
+    pvalues = pd.read_csv(smoke_run / "tables" / "table1_pvalues.csv")
+    assert set(pvalues["model"]) == set(model_names()) - {"SCU-Net"}
+    assert set(pvalues["level"]) == {"patch", "whole_image"}
+
+
+def test_smoke_run_predicts_whole_images_and_draws_figures_3_and_4(smoke_run):
+    from bacseg.evaluation import scored_images
+
+    scored = scored_images(smoke_run / "preprocessed" / "A" / "preprocessed.csv", "validation")
+    maps = sorted((smoke_run / "predictions" / "SCU-Net" / "A" / "probabilities").glob("*.npy"))
+    assert [p.stem for p in maps] == scored
+    probabilities = np.load(maps[0])
+    assert probabilities.dtype == np.float16 and 0 <= probabilities.min() and probabilities.max() <= 1
+    for figure in ("fig3_patches", "fig4_whole_images"):
+        for suffix in (".pdf", ".png"):
+            assert (smoke_run / "figures" / f"{figure}{suffix}").stat().st_size > 10_000, figure
+    notebook = json.loads((smoke_run / "notebooks" / "evaluation_review.ipynb").read_text())
+    outputs = [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
 def test_smoke_run_records_its_config_and_versions(smoke_run):
