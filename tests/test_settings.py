@@ -66,8 +66,8 @@ def test_bad_keys_and_values_raise_naming_them():
         IngestOptions(on_error="ignore")
     with pytest.raises(settings.SettingsError, match=r"synthetic\.C\.exams_per_subject"):
         CohortConfig.from_dict("C", {"exams_per_subject": [6, 5]})
-    with pytest.raises(settings.SettingsError, match="no config section 'train'"):
-        settings.resolve("train", {})
+    with pytest.raises(settings.SettingsError, match="no config section 'training'"):
+        settings.resolve("training", {})
 
 
 def test_resolve_fills_defaults_and_keeps_given_values():
@@ -91,3 +91,22 @@ def test_shipped_configs_load_with_every_section_filled(path):
 def test_the_snakefile_validates_against_the_package_schema():
     named = re.findall(r'validate\(config, Path\(workflow\.basedir\) / "([^"]+)"\)', (REPO / "Snakefile").read_text())
     assert [(REPO / path).resolve() for path in named] == [settings.schema_path().resolve()]
+
+
+def test_the_schema_lists_the_registered_networks():
+    """The workflow learns network names from the config; its choices and default are the registry's, in order."""
+    from bacseg.models import model_names
+
+    models = settings.schema()["properties"]["models"]
+    assert models["items"]["enum"] == model_names()
+    assert models["default"] == model_names()
+
+
+def test_train_and_predict_sections_are_what_their_stages_take():
+    """The schema's train section fills TrainSettings exactly; its predict section with the patch grid fills
+    the sliding window's settings exactly (no key missing or unknown on either side)."""
+    from bacseg.inference.settings import settings_from_config
+    from bacseg.training.settings import TrainSettings
+
+    TrainSettings.from_mapping(settings.section_defaults("train"))
+    assert settings_from_config(settings.load_config(None))["tile_size"] == settings.section_defaults("patches")["size"]

@@ -13,7 +13,7 @@ rule predict:
         table="results/predictions/{model}/{cohort}/predictions.csv",
     params:
         # Tiles as the networks were trained: the patch size and overlap.
-        settings={**config["predict"], "tile_size": config["patches"]["size"], "overlap": config["patches"]["overlap"]},
+        config={"predict": config["predict"], "patches": config["patches"]},
         split=lambda wc: config["evaluate"]["split"] if wc.cohort == "A" else None,
     resources:
         gpu=config["gpu"],

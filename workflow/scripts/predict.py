@@ -7,9 +7,10 @@ from bacseg.runtime import configure_jax
 with logged_job(snakemake.log[0]):
     configure_jax()
     from bacseg.inference.predictor import load_predictor
+    from bacseg.inference.settings import settings_from_config
     from bacseg.inference.whole_image import predict_images
 
-    settings, split = snakemake.params.settings, snakemake.params.split
+    settings, split = settings_from_config(snakemake.params.config), snakemake.params.split
     predict_images(
         snakemake.input.table,
         load_predictor(snakemake.input.checkpoint, batch_size=settings["batch_size"]),
