@@ -66,6 +66,8 @@ def logged_job(log_path: str | Path | None) -> Iterator[logging.Logger]:
         to_file.setFormatter(ShareableFormatter())
         handlers.append(to_file)
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
+    # orbax logs every checkpoint step at INFO through absl (a screenful per epoch): its warnings suffice.
+    logging.getLogger("absl").setLevel(logging.WARNING)
     logger = logging.getLogger("bacseg")
     try:
         yield logger
