@@ -14,7 +14,8 @@ from flax import nnx
 from bacseg.models import create_model
 from bacseg.models.esnet import ParallelFactorizedUnit
 from bacseg.models.fastscnn import adaptive_avg_pool
-from bacseg.models.layers import ConvTranspose2d, channel_dropout, max_pool2d
+from bacseg.models.layers import channel_dropout
+from bacseg.models.resampling import ConvTranspose2d, max_pool2d
 from bacseg.models.segnet import max_pool_with_switches, max_unpool
 
 torch = pytest.importorskip("torch")

@@ -24,7 +24,7 @@ from bacseg.models.cgnet import CGNet
 from bacseg.models.deeplabv3 import ImagePooling
 from bacseg.models.edanet import EDAModule, EDANet
 from bacseg.models.fpenet import FPENet
-from bacseg.models.layers import DepthwiseConv
+from bacseg.models.depthwise import DepthwiseConv
 from bacseg.models.mobilenetv3 import MobileNetV3LargeFeatures, make_divisible
 
 

@@ -12,7 +12,7 @@ from flax import nnx
 
 from bacseg.models import count_params, create_model
 from bacseg.models.fused import Identity, inference_form
-from bacseg.models.layers import resize_bilinear
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.scunet import upsample2x
 
 

@@ -20,7 +20,8 @@ import numpy as np
 from flax import nnx
 
 from bacseg.models.checkpoint import CheckpointMetadata, save_checkpoint
-from bacseg.models.layers import DepthwiseConv, PReLU
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import PReLU
 from bacseg.models.scunet import SCUNet
 
 # Tensors of the released class that its forward pass never uses.

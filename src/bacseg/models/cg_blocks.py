@@ -27,7 +27,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import DepthwiseConv, PReLU, SqueezeExcite, batch_norm, conv2d
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import PReLU, SqueezeExcite, batch_norm, conv2d
 
 
 class ConvBNPReLU(nnx.Module):

@@ -14,7 +14,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from bacseg.models.cg_blocks import BNPReLU, ContextGuidedBlock, ContextGuidedBlockDown, ConvBNPReLU, InputInjection
-from bacseg.models.layers import conv2d, reinit_kernels, resize_bilinear
+from bacseg.models.initializers import variance_scaling
+from bacseg.models.layers import conv2d, reinit_kernels
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 STAGE2_BLOCKS = 3  # the reference's M
@@ -48,7 +50,7 @@ class CGNet(nnx.Module):
 
         # The reference redraws every conv kernel with kaiming_normal_ (fan_in, gain sqrt 2); Linear layers keep
         # PyTorch's default.
-        reinit_kernels(self, nnx.initializers.variance_scaling(2.0, "fan_in", "normal"), rngs=rngs)
+        reinit_kernels(self, variance_scaling(2.0, "fan_in", "normal"), rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         out = self.stage1_bn_prelu(jnp.concatenate([self.stem(x), self.inject_half(x)], axis=-1))

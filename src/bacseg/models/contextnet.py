@@ -20,7 +20,8 @@ import jax
 from flax import nnx
 
 from bacseg.models.fastscnn import DepthwiseSeparable, FeatureFusion, InvertedResidual
-from bacseg.models.layers import ConvBNReLU, conv2d, resize_bilinear
+from bacseg.models.layers import ConvBNReLU, conv2d
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 # (out channels, expansion, blocks, stride of the first block) per bottleneck stage; the input has 32 channels.

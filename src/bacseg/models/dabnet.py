@@ -13,7 +13,9 @@ import jax.numpy as jnp
 from flax import nnx
 
 from bacseg.models.cg_blocks import BNPReLU, ConvBNPReLU, InputInjection
-from bacseg.models.layers import ConvPoolDownsample, DepthwiseConv, conv2d, resize_bilinear
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import ConvPoolDownsample, conv2d
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 STAGE1_DILATIONS = (2, 2, 2)

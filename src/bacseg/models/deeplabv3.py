@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import ConvBNReLU, batch_norm, conv2d, resize_bilinear
+from bacseg.models.layers import ConvBNReLU, batch_norm, conv2d
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.mobilenetv3 import OUT_CHANNELS, MobileNetV3LargeFeatures
 from bacseg.models.registry import register
 

@@ -14,7 +14,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import ConvPoolDownsample, batch_norm, channel_dropout, conv2d, reinit_kernels, resize_bilinear
+from bacseg.models.initializers import normal_init
+from bacseg.models.layers import ConvPoolDownsample, batch_norm, channel_dropout, conv2d, reinit_kernels
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 GROWTH_RATE = 40
@@ -77,10 +79,10 @@ class EDANet(nnx.Module):
         )
         self.project = conv2d(block2_out, num_classes, 1, rngs=rngs)
 
-        reinit_kernels(self, nnx.initializers.normal(0.02), rngs=rngs)
+        reinit_kernels(self, normal_init(0.02), rngs=rngs)
         for _, layer in nnx.iter_modules(self):
             if isinstance(layer, nnx.BatchNorm):
-                layer.scale.set_value(1.0 + 0.02 * jax.random.normal(rngs.params(), layer.scale.shape))
+                layer.scale.set_value(1.0 + normal_init(0.02)(rngs.params(), layer.scale.shape))
 
     def __call__(self, x: jax.Array) -> jax.Array:
         out = self.project(self.layers(x))

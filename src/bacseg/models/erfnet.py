@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d, max_pool2d, require_side_multiple
+from bacseg.models.layers import batch_norm, channel_dropout, conv2d, require_side_multiple
+from bacseg.models.resampling import ConvTranspose2d, max_pool2d
 from bacseg.models.registry import register
 
 BN_EPS = 1e-3

@@ -14,7 +14,8 @@ import jax
 from flax import nnx
 
 from bacseg.models.erfnet import BN_EPS, SIDE_MULTIPLE, DownsamplerBlock, NonBottleneck1D, UpsamplerBlock
-from bacseg.models.layers import ConvTranspose2d, batch_norm, channel_dropout, conv2d, require_side_multiple
+from bacseg.models.layers import batch_norm, channel_dropout, conv2d, require_side_multiple
+from bacseg.models.resampling import ConvTranspose2d
 from bacseg.models.registry import register
 
 PFCU_DILATIONS = (2, 5, 9)

@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from bacseg.models.layers import ConvBNReLU, DepthwiseConv, batch_norm, conv2d, resize_bilinear
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import ConvBNReLU, batch_norm, conv2d
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 EXPANSION = 6

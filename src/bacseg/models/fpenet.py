@@ -14,7 +14,10 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import DepthwiseConv, batch_norm, conv2d, reinit_kernels, resize_bilinear
+from bacseg.models.initializers import variance_scaling
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import batch_norm, conv2d, reinit_kernels
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 DILATIONS = (1, 2, 4, 8)  # one per channel group ("scale") of an FPE block
@@ -101,7 +104,7 @@ class FPENet(nnx.Module):
         self.meu1 = MEUModule(w3, w2, w3, rngs=rngs)
         self.meu2 = MEUModule(w3, w1, w2, rngs=rngs)
         self.classifier = conv2d(w2, num_classes, 1, rngs=rngs)
-        reinit_kernels(self, nnx.initializers.variance_scaling(2.0, "fan_out", "normal"), rngs=rngs)
+        reinit_kernels(self, variance_scaling(2.0, "fan_out", "normal"), rngs=rngs)
 
     @staticmethod
     def _run_stage(blocks: nnx.List, x: jax.Array) -> jax.Array:

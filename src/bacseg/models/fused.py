@@ -5,7 +5,7 @@ Rewrites, each exact up to float rounding (``tests/test_scunet.py`` checks the o
   BatchNorm is a per-channel affine map); the two BatchNorms that follow a concatenation with the input
   injection have no conv before them and stay;
 - the 1x1 output conv runs before the last bilinear upsampling (``SCUNet.head_before_upsample``).
-The depthwise convs are already shifted multiply-adds (``layers.DepthwiseConv``), and XLA's YNNPACK
+The depthwise convs are already shifted multiply-adds (``depthwise.DepthwiseConv``), and XLA's YNNPACK
 backend is switched off by ``runtime.configure_jax``: the other two measured speed-ups.
 """
 
@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import DepthwiseConv
+from bacseg.models.depthwise import DepthwiseConv
 from bacseg.models.scunet import SCUNet
 
 

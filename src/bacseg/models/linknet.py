@@ -14,7 +14,8 @@ from __future__ import annotations
 import jax
 from flax import nnx
 
-from bacseg.models.layers import ConvBNReLU, ConvTranspose2d, batch_norm, conv2d, max_pool2d, require_side_multiple
+from bacseg.models.layers import ConvBNReLU, batch_norm, conv2d, require_side_multiple
+from bacseg.models.resampling import ConvTranspose2d, max_pool2d
 from bacseg.models.registry import register
 
 STAGE_CHANNELS = (64, 128, 256, 512)

@@ -15,7 +15,9 @@ from typing import NamedTuple
 import jax
 from flax import nnx
 
-from bacseg.models.layers import DepthwiseConv, SqueezeExcite, batch_norm, conv2d, reinit_kernels
+from bacseg.models.initializers import variance_scaling
+from bacseg.models.depthwise import DepthwiseConv
+from bacseg.models.layers import SqueezeExcite, batch_norm, conv2d, reinit_kernels
 
 OUT_CHANNELS = 960
 
@@ -134,7 +136,7 @@ class MobileNetV3LargeFeatures(nnx.Module):
         # torchvision: kaiming_normal_(fan_out) on every Conv2d, squeeze-excitation's 1x1 convs included, zero biases.
         reinit_kernels(
             self,
-            nnx.initializers.variance_scaling(2.0, "fan_out", "normal"),
+            variance_scaling(2.0, "fan_out", "normal"),
             rngs=rngs,
             zero_bias=True,
             layer_types=(nnx.Conv, DepthwiseConv, nnx.Linear),

@@ -22,7 +22,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from bacseg.models.cg_blocks import BNPReLU, ContextGuidedBlockDown, ConvBNPReLU, InputInjection
-from bacseg.models.layers import PReLU, batch_norm, conv2d, resize_bilinear
+from bacseg.models.layers import PReLU, batch_norm, conv2d
+from bacseg.models.resampling import resize_bilinear
 from bacseg.models.registry import register
 
 #: Total downsampling of the encoder: input sides must be multiples of this.

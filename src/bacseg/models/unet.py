@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from bacseg.models.layers import ConvBNReLU, conv2d, max_pool2d, resize_bilinear
+from bacseg.models.layers import ConvBNReLU, conv2d
+from bacseg.models.resampling import max_pool2d, resize_bilinear
 from bacseg.models.registry import register
 
 ENCODER_CHANNELS = (64, 128, 256, 512, 512)
