@@ -6,6 +6,8 @@ tracing (no compile); only the train step compiles and runs, on a 2 x 128 x 128 
 """
 
 import json
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -65,3 +67,10 @@ def test_jitted_train_steps_lower_the_dice_loss(network, smooth_batch):
     ]
     assert all(map(jnp.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses
+
+
+def test_importing_the_models_does_not_import_torch():
+    # Only the PyTorch port (models.scunet_torch) and reading the authors' released files need torch.
+    code = "import sys, bacseg.models, bacseg.models.fused, bacseg.models.authors_weights; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -130,7 +130,10 @@ class ContextGuidedBlock(nnx.Module):
         rngs: nnx.Rngs,
     ):
         if residual and in_channels != out_channels:
-            raise ValueError(f"a residual context-guided block needs in_channels == out_channels, got {in_channels} -> {out_channels}")
+            raise ValueError(
+                "a residual context-guided block needs in_channels == out_channels, "
+                f"got {in_channels} -> {out_channels}"
+            )
         half = out_channels // 2
         prelu = dict(bn_eps=bn_eps, per_channel_prelu=per_channel_prelu, rngs=rngs)
         self.squeeze = ConvBNPReLU(in_channels, half, 1, **prelu)

@@ -34,7 +34,8 @@ def _context_branch(in_channels: int, *, rngs: nnx.Rngs) -> nnx.Sequential:
     width = 32
     for out_channels, expansion, blocks, stride in CONTEXT_STAGES:
         for i in range(blocks):
-            layers.append(InvertedResidual(width, out_channels, expansion=expansion, stride=stride if i == 0 else 1, rngs=rngs))
+            block_stride = stride if i == 0 else 1
+            layers.append(InvertedResidual(width, out_channels, expansion=expansion, stride=block_stride, rngs=rngs))
             width = out_channels
     return nnx.Sequential(*layers)
 

@@ -86,7 +86,9 @@ class MEUModule(nnx.Module):
         return channel * low + spatial * high_up
 
 
-def _stage(in_channels: int, out_channels: int, blocks: int, *, stride: int, expansion: int, rngs: nnx.Rngs) -> nnx.List:
+def _stage(
+    in_channels: int, out_channels: int, blocks: int, *, stride: int, expansion: int, rngs: nnx.Rngs
+) -> nnx.List:
     first = FPEBlock(in_channels, out_channels, stride=stride, expansion=expansion, rngs=rngs)
     return nnx.List([first] + [FPEBlock(out_channels, out_channels, rngs=rngs) for _ in range(blocks - 1)])
 

@@ -82,7 +82,9 @@ class ConvBNActivation(nnx.Module):
         if depthwise:
             self.conv = DepthwiseConv(in_channels, kernel_size, stride=stride, dilation=dilation, rngs=rngs)
         else:
-            self.conv = conv2d(in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, bias=False, rngs=rngs)
+            self.conv = conv2d(
+                in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, bias=False, rngs=rngs
+            )
         self.bn = _batch_norm(out_channels, rngs=rngs)
         self.activation = activation
 
@@ -107,7 +109,14 @@ class InvertedResidual(nnx.Module):
             else None
         )
         self.depthwise = ConvBNActivation(
-            cfg.expanded, cfg.expanded, cfg.kernel, stride=stride, dilation=cfg.dilation, depthwise=True, activation=act, rngs=rngs
+            cfg.expanded,
+            cfg.expanded,
+            cfg.kernel,
+            stride=stride,
+            dilation=cfg.dilation,
+            depthwise=True,
+            activation=act,
+            rngs=rngs,
         )
         self.se = (
             SqueezeExcite(cfg.expanded, make_divisible(cfg.expanded // 4), gate=jax.nn.hard_sigmoid, rngs=rngs)
@@ -130,9 +139,11 @@ class MobileNetV3LargeFeatures(nnx.Module):
     """(B, H, W, in_channels) -> (B, H/16, W/16, 960)."""
 
     def __init__(self, *, in_channels: int = 3, rngs: nnx.Rngs):
-        self.stem = ConvBNActivation(in_channels, LARGE_BLOCKS[0].in_channels, 3, stride=2, activation=jax.nn.hard_swish, rngs=rngs)
+        hard_swish = jax.nn.hard_swish
+        stem_channels = LARGE_BLOCKS[0].in_channels
+        self.stem = ConvBNActivation(in_channels, stem_channels, 3, stride=2, activation=hard_swish, rngs=rngs)
         self.blocks = nnx.List([InvertedResidual(cfg, rngs=rngs) for cfg in LARGE_BLOCKS])
-        self.last = ConvBNActivation(LARGE_BLOCKS[-1].out_channels, OUT_CHANNELS, 1, activation=jax.nn.hard_swish, rngs=rngs)
+        self.last = ConvBNActivation(LARGE_BLOCKS[-1].out_channels, OUT_CHANNELS, 1, activation=hard_swish, rngs=rngs)
         # torchvision: kaiming_normal_(fan_out) on every Conv2d, squeeze-excitation's 1x1 convs included, zero biases.
         reinit_kernels(
             self,

@@ -17,4 +17,5 @@ def models_summary() -> dict[str, Any]:
         for name in model_names()
     ]
     versions = package_versions()
-    return {"num_classes": 1, "in_channels": 3, "models": models, "versions": {k: versions[k] for k in ("bacseg", "jax", "flax")}}
+    selected_versions = {k: versions[k] for k in ("bacseg", "jax", "flax")}
+    return {"num_classes": 1, "in_channels": 3, "models": models, "versions": selected_versions}
