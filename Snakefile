@@ -25,7 +25,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     cohort="|".join(COHORTS),
-    model="|".join(re.escape(m) for m in [*MODELS, AUTHORS_MODEL]),
+    model="|".join(re.escape(m) for m in MODELS),
 
 
 include: "workflow/rules/data.smk"

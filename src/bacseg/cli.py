@@ -90,18 +90,23 @@ def _predict(args: argparse.Namespace) -> None:
     record = {"model": predictor.model_name, "weights": predictor.metadata.source,
               "normalization": predictor.normalization, "output_activation": predictor.output_activation,
               "clipped_to": [0.0, 1.0], "settings": settings}  # fmt: skip
-    written = write_prediction(args.out, image, probabilities, args.cutoff, record)
+    cutoff = config["evaluate"]["cutoff"] if args.cutoff is None else args.cutoff
+    written = write_prediction(args.out, image, probabilities, cutoff, record)
     print(json.dumps({key: str(path) for key, path in written.items()}, indent=2))
 
 
 def _evaluate(args: argparse.Namespace) -> None:
     from bacseg.evaluation import evaluate_pairs, match_by_stem
     from bacseg.metrics.segmentation import summarise
+    from bacseg.settings import load_config
 
-    per_image = evaluate_pairs(match_by_stem(args.pred, args.truth), cutoff=args.cutoff, empty=args.empty)
+    section = load_config(args.config)["evaluate"]
+    cutoff = section["cutoff"] if args.cutoff is None else args.cutoff
+    empty = section["empty"] if args.empty is None else args.empty
+    per_image = evaluate_pairs(match_by_stem(args.pred, args.truth), cutoff=cutoff, empty=empty)
     if args.per_image:
         per_image.to_csv(args.per_image, index=False)
-    print(json.dumps({"cutoff": args.cutoff, "empty": args.empty, **summarise(per_image)}, indent=2))
+    print(json.dumps({"cutoff": cutoff, "empty": empty, **summarise(per_image)}, indent=2))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,18 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", type=Path, required=True,
                          help="output folder; file names are fixed, never taken from the input")
     predict.add_argument("--stitch", choices=["max", "mean", "gaussian"], help="default: the config's (max)")
-    predict.add_argument("--cutoff", type=float, default=0.5, help="overlay pixels with probability above this")
-    predict.add_argument("--config", type=Path, help="workflow config file: its preprocess and predict sections")
+    predict.add_argument("--cutoff", type=float, help="overlay pixels with probability above this (default: the "
+                         "config's evaluate.cutoff)")
+    predict.add_argument("--config", type=Path, help="workflow config file: its preprocess, patches, predict and "
+                         "evaluate sections")
     predict.set_defaults(run=_predict)
     evaluate = commands.add_parser(
         "evaluate", help="score probability maps or masks (.npy/.png) against truth masks (.png): Table 1's row as JSON"
     )
     evaluate.add_argument("--pred", type=Path, required=True, help="folder of predictions (.npy/.png), paired by stem")
     evaluate.add_argument("--truth", type=Path, required=True, help="folder of truth masks (PNG, label > 128: 255)")
-    evaluate.add_argument("--cutoff", type=float, default=0.5, help="a pixel is predicted where probability > cutoff")
-    evaluate.add_argument("--empty", choices=["nan", "zero"], default="nan",
-                          help="a 0/0 score (e.g. F1 of an empty truth left empty): nan = skipped (default), zero = 0 "
-                               "as the authors' code")
+    evaluate.add_argument("--cutoff", type=float, help="a pixel is predicted where probability > cutoff (default: "
+                          "the config's evaluate.cutoff)")
+    evaluate.add_argument("--empty", choices=["nan", "zero"],
+                          help="a 0/0 score (e.g. F1 of an empty truth left empty): nan = skipped, zero = 0 as the "
+                               "authors' code (default: the config's evaluate.empty)")
+    evaluate.add_argument("--config", type=Path, help="workflow config file: its evaluate section")
     evaluate.add_argument("--per-image", type=Path, help="also write the per-image counts and scores to this CSV")
     evaluate.set_defaults(run=_evaluate)
     return parser

@@ -18,6 +18,7 @@ import pandas as pd
 from PIL import Image
 
 from bacseg import settings
+from bacseg.inference.sliding_window import is_background_tile
 from bacseg.inference.tiling import cut, tile_positions
 
 PAPER_PATCH_COUNTS = {"train": 3455, "validation": 901}
@@ -52,7 +53,8 @@ class PatchParams:
 
 
 def is_background(tile: np.ndarray, params: PatchParams, breast: np.ndarray | None = None) -> bool:
-    if tile.mean() <= params.background_mean_max or tile.std() <= params.background_std_max:
+    """The authors' dark-or-flat rule (the one whole-image prediction skips tiles by), or too little breast."""
+    if is_background_tile(tile, params.background_mean_max, params.background_std_max):
         return True
     return breast is not None and params.min_breast_fraction > 0 and breast.mean() < params.min_breast_fraction
 

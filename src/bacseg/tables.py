@@ -23,7 +23,7 @@ from bacseg.stats import REFERENCE_MODEL, paired_tests
 LEVELS = {"patch": "patch-wise", "whole_image": "whole-image"}
 METRIC_NAMES = {"recall": "Recall", "precision": "Precision", "accuracy": "Accuracy", "f1": "F1/Dice",
                 "jaccard": "Jaccard"}
-COUNT_FIELDS = ("n", "n_empty_truth", "n_empty_both")
+COUNT_FIELDS = ("n", "n_empty_truth", "n_empty_prediction", "n_empty_both")
 
 
 @cache
@@ -46,7 +46,8 @@ def model_order(models) -> list[str]:
 
 
 def table1(patch: Mapping[str, pd.DataFrame], whole_image: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Wide Table 1, one row per model: ``<metric>_<level>_mean|sd`` and ``<level>_n|n_empty_truth|n_empty_both``.
+    """Wide Table 1, one row per model: ``<metric>_<level>_mean|sd`` and the counts
+    ``<level>_n|n_empty_truth|n_empty_prediction|n_empty_both``.
 
     A model missing at one level has NaN there.
     """

@@ -40,13 +40,8 @@ def jax_env():
 
 
 def model_checkpoint(wildcards):
-    """A network's weights: the best epoch of its training, or the authors' released SCU-Net ("SCU-Net-authors")."""
-    if wildcards.model == AUTHORS_MODEL:
-        return "results/models/authors/SCU-Net"
+    """A network's weights: the best epoch of its training."""
     return f"results/models/trained/{wildcards.model}/best"
-
-
-AUTHORS_MODEL = "SCU-Net-authors"
 
 
 def synthetic_truth(wildcards):

@@ -1,6 +1,6 @@
-# Whole-image prediction: each network slides over every image it is scored on (cohort A's validation
-# images; SCU-Net also over cohorts B and C for the quantification), its tiles stitched into one
-# probability map per image.
+# Whole-image prediction: each network slides over every image it is scored on (cohort A's annotated
+# validation images; any image of cohorts B and C for the quantification rules to come), its tiles
+# stitched into one probability map per image.
 
 
 rule predict:

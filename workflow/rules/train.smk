@@ -1,6 +1,7 @@
 # Paper II.B: train each network on cohort A's calcified training patches (Dice loss, AdamW, online
 # augmentation), keep the epoch with the best validation Dice. One job per network; a job that is
-# killed resumes from its last finished epoch (the resume folder is not an output, so it survives).
+# killed resumes from its last finished epoch (the resume folder is not an output, so it survives a
+# failure; a finished job removes it, so a rerun with other settings starts afresh).
 
 
 rule train:
@@ -17,7 +18,7 @@ rule train:
             subcategory="{model}",
             caption="../report/training_metrics.rst",
         ),
-        patch_scores="results/models/trained/{model}/patch_counts.csv",
+        patch_counts="results/models/trained/{model}/patch_counts.csv",
         summary="results/models/trained/{model}/summary.json",
     params:
         settings=config["train"],

@@ -1,6 +1,7 @@
 """Snakemake adapter: train one network on cohort A's selected patches and keep its best epoch (paper II.B)."""
 
 import json
+import shutil
 
 from bacseg.logs import logged_job
 from bacseg.runtime import configure_jax
@@ -17,8 +18,10 @@ with logged_job(snakemake.log[0]):
         workdir=snakemake.params.resume_dir,
         best_checkpoint=snakemake.output.checkpoint,
         metrics_csv=snakemake.output.metrics,
-        patch_scores_csv=snakemake.output.patch_scores,
+        patch_scores_csv=snakemake.output.patch_counts,
         seed=snakemake.params.seed,
     )
     with open(snakemake.output.summary, "w") as f:
         json.dump(summary, f, indent=1)
+    # Only an unfinished training needs its epoch checkpoints; a stale folder would refuse other settings.
+    shutil.rmtree(snakemake.params.resume_dir)

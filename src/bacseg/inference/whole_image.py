@@ -8,6 +8,7 @@ folder), ``model, seconds`` (reading the PNG excluded, stitching included).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from bacseg.inference.settings import resolve_settings
 from bacseg.inference.sliding_window import sliding_window_inference
 
 PREDICTION_COLUMNS = ["image_id", "split", "path", "model", "seconds"]
+LOG = logging.getLogger(__name__)
 
 
 def predict_images(
@@ -37,7 +39,8 @@ def predict_images(
 ) -> pd.DataFrame:
     """Predict the images of preprocess's ``preprocessed.csv`` (optionally only ``image_ids`` / one ``split``).
 
-    ``settings`` is the workflow's ``predict`` section (``settings.SETTING_TYPES``). The next image's PNG
+    ``settings`` are complete sliding-window settings (``settings.SETTING_TYPES``; the workflow's come from
+    ``settings.settings_from_config``: the ``predict`` section with the patch grid). The next image's PNG
     is read while the current one is predicted. Returns the predictions table it writes.
     """
     settings = resolve_settings(settings)
@@ -60,6 +63,7 @@ def predict_images(
             seconds = time.perf_counter() - start
             path = probabilities_dir / f"{record['image_id']}.npy"
             np.save(path, probabilities.astype(np.float16))
+            LOG.info(f"{predictor.model_name} {record['image_id']} ({n + 1}/{len(records)}): {seconds:.2f} s")
             rows.append({
                 "image_id": record["image_id"], "split": record.get("split", ""),
                 "path": os.path.relpath(path, predictions_csv.parent), "model": predictor.model_name,

@@ -13,8 +13,9 @@ prediction, F1 (= Dice) and Jaccard when truth and prediction are both empty. Tw
   denominators); a calcification-free image that a model rightly leaves empty then scores F1 = 0.
 
 The default is ``nan`` because the synthetic cohorts have calcification-free images, which the rule
-``zero`` would score 0 whatever the model does; on the paper's data (calcified patches, annotated
-images) the two rules agree. ``summarise`` reports how many samples each rule touched.
+``zero`` would score 0 whatever the model does. On the paper's data (calcified patches, annotated
+images) the rules differ only in precision, where a model predicts nothing on a calcified sample.
+``summarise`` reports how many samples each rule touched.
 """
 
 from __future__ import annotations

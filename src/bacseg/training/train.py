@@ -10,6 +10,7 @@ the weights of an uninterrupted one (it resumes from the last finished epoch in 
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -28,6 +29,8 @@ from bacseg.training.input_pipeline import PatchSet, epoch_batches, fingerprint,
 from bacseg.training.loss import dice_loss_from_sums
 from bacseg.training.settings import TrainSettings
 from bacseg.training.state import EpochCheckpoints, claim_workdir, load_module_state, module_state
+
+LOG = logging.getLogger(__name__)  # the job's log file: one line per epoch (the progress bar goes to stderr)
 from bacseg.training.steps import create_optimizer, evaluate_tiles, train_step_on_tiles
 
 METRICS_COLUMNS = ["epoch", "step", "train_loss", "val_loss", "val_dice", "seconds"]
@@ -144,9 +147,9 @@ def train_and_evaluate(
                 progress.update(best_epoch=epoch, best_val_dice=val_dice, best_counts=counts.to_dict("list"))
             checkpoints.save(epoch, model, optimizer, best_model, progress)
             _write_csv(pd.DataFrame(progress["history"], columns=METRICS_COLUMNS), metrics_csv)
-            tqdm.write(f"{description}: train loss {losses.mean():.4f}, validation loss {val_loss:.4f}, Dice "
-                       f"{val_dice:.4f} (best {progress['best_val_dice']:.4f} at epoch {progress['best_epoch']}), "
-                       f"{progress['history'][-1]['seconds']:.1f} s", file=sys.stderr)
+            LOG.info(f"{description}: train loss {losses.mean():.4f}, validation loss {val_loss:.4f}, Dice "
+                     f"{val_dice:.4f} (best {progress['best_val_dice']:.4f} at epoch {progress['best_epoch']}), "
+                     f"{progress['history'][-1]['seconds']:.1f} s")
 
     load_module_state(model, best_model)
     metadata = CheckpointMetadata(
