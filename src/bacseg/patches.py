@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from bacseg import settings
 from bacseg.inference.sliding_window import is_background_tile
 from bacseg.inference.tiling import cut, tile_positions
+from bacseg.io.png import read_mask_png, read_png
 
 PAPER_PATCH_COUNTS = {"train": 3455, "validation": 901}
 INDEX_COLUMNS = [
@@ -100,9 +100,9 @@ def build_patch_index(preprocessed: Path | str, params: PatchParams | None = Non
     table = pd.read_csv(preprocessed, keep_default_na=False)
     rows = []
     for record in table.to_dict("records"):
-        image = _read_png(folder / record["image_png"])
-        breast = _read_png(folder / record["breast_mask_png"]) > 127
-        label = _read_png(folder / record["bac_mask_png"]) > 127 if record.get("bac_mask_png") else None
+        image = read_png(folder / record["image_png"])
+        breast = read_mask_png(folder / record["breast_mask_png"])
+        label = read_mask_png(folder / record["bac_mask_png"]) if record.get("bac_mask_png") else None
         rows += index_image(str(record["image_id"]), record.get("split", ""), image, breast, label, params)
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
 
@@ -132,7 +132,3 @@ def write_patch_index(
     index.to_csv(index_csv, index=False)
     Path(counts_json).write_text(json.dumps(patch_counts(index, params), indent=1) + "\n")
     return index
-
-
-def _read_png(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))

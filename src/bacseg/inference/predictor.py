@@ -94,7 +94,9 @@ def load_weights(weights: str | Path) -> tuple[nnx.Module, CheckpointMetadata]:
         weights = AUTHORS_WEIGHTS
     path = Path(weights)
     if path.suffix == ".pt":
-        return _authors_model(path)
+        from bacseg.models.authors_weights import authors_model  # torch, only for a .pt file
+
+        return authors_model(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such checkpoint directory")
     _check_checkpoint(path.absolute())  # orbax reads absolute paths only
@@ -157,20 +159,3 @@ def _key_name(key) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
-
-
-def _authors_model(path: Path) -> tuple[nnx.Module, CheckpointMetadata]:
-    """An authors' released checkpoint, converted on the fly (the paper's: raw output, the authors' normalisation)."""
-    from bacseg.models.authors_weights import checkpoint_info, scunet_from_authors_checkpoint
-
-    model = scunet_from_authors_checkpoint(path)
-    metadata = CheckpointMetadata(
-        model_name="SCU-Net",
-        num_classes=model.head.out_features,
-        in_channels=model.level1.layers[0].conv.in_features,
-        output_activation="none",
-        source=f"authors' release: {path.name}",
-        normalization="authors",
-        extra=checkpoint_info(path),
-    )
-    return model, metadata

@@ -17,9 +17,9 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from bacseg.inference.predictor import Predictor
+from bacseg.io.png import read_png
 from bacseg.inference.settings import resolve_settings
 from bacseg.inference.sliding_window import sliding_window_inference
 
@@ -87,7 +87,7 @@ def _select(table: pd.DataFrame, source: Path, image_ids: Iterable[str] | None, 
 
 
 def _read_image(path: Path) -> np.ndarray:
-    image = np.asarray(Image.open(path))
+    image = read_png(path)
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"{path}: expected an 8-bit greyscale PNG from preprocess, got {image.dtype} {image.shape}")
     return image

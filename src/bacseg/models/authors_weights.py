@@ -153,8 +153,8 @@ def scunet_from_authors_checkpoint(path: str | Path, *, dtype=jnp.float32) -> SC
     return model
 
 
-def convert_authors_checkpoint(pt_path: str | Path, out_dir: str | Path, *, output_activation: str = "none") -> Path:
-    """A released checkpoint -> the project's checkpoint format (float32) in ``out_dir``.
+def authors_model(pt_path: str | Path, *, output_activation: str = "none") -> tuple[SCUNet, CheckpointMetadata]:
+    """A released checkpoint as a Flax SCU-Net and the metadata that says how to use it.
 
     ``output_activation``: "none" for the paper's checkpoint (trained by Dice on the raw output,
     ``SCUNet_dice_512_512_best_nosigmoid.pt``), "sigmoid" for the BCE one (it outputs logits).
@@ -169,4 +169,9 @@ def convert_authors_checkpoint(pt_path: str | Path, out_dir: str | Path, *, outp
         normalization="authors",
         extra=checkpoint_info(pt_path),
     )
-    return save_checkpoint(out_dir, model, metadata)
+    return model, metadata
+
+
+def convert_authors_checkpoint(pt_path: str | Path, out_dir: str | Path, *, output_activation: str = "none") -> Path:
+    """A released checkpoint -> the project's checkpoint format (float32) in ``out_dir`` (see ``authors_model``)."""
+    return save_checkpoint(out_dir, *authors_model(pt_path, output_activation=output_activation))

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from bacseg.ingest import portable_polylines
 from bacseg.io.dicom import DicomReadError, read_header, read_pixels
 from bacseg.io.mdai import read_export
+from bacseg.io.png import write_png
 from bacseg.preprocess.image import annotation_mask, preprocess_image
 from bacseg.preprocess.params import PreprocessError, PreprocessParams
 
@@ -48,13 +48,6 @@ class PreprocessOutputs:
         """The CLI's layout, the workflow's too: preprocessed.csv beside images/, breast_masks/, bac_masks/."""
         out_dir = Path(out_dir)
         return cls(out_dir / "preprocessed.csv", out_dir / "images", out_dir / "breast_masks", out_dir / "bac_masks")
-
-
-def write_png(path: Path, array: np.ndarray, compress_level: int = 1) -> None:
-    """8-bit greyscale PNG; boolean masks are written as 0/255 so they can be looked at."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = array.astype(np.uint8) * 255 if array.dtype == bool else array
-    Image.fromarray(data).save(path, compress_level=compress_level)
 
 
 def preprocess_manifest(

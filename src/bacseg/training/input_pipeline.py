@@ -14,13 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from bacseg.inference.tiling import cut
-
-
-def _read_png(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path))
+from bacseg.io.png import read_mask_png, read_png
 
 
 class PatchLoader:
@@ -54,7 +50,7 @@ class PatchLoader:
         if image_id not in self._files:
             raise KeyError(f"image {image_id} is not in the preprocessed table under {self.root}")
         image_png, label_png = self._files[image_id]
-        loaded = (_read_png(self.root / image_png), _read_png(self.root / label_png) > 127 if label_png else None)
+        loaded = (read_png(self.root / image_png), read_mask_png(self.root / label_png) if label_png else None)
         self._cache[image_id] = loaded
         if len(self._cache) > self._cache_images:
             self._cache.popitem(last=False)

@@ -90,14 +90,6 @@ def predict(model: nnx.Module, images: jax.Array, *, output_activation: str = "n
     return _predict(model, images, output_activation)
 
 
-def eval_step(
-    model: nnx.Module, images: jax.Array, masks: jax.Array, *, output_activation: str = "none"
-) -> tuple[jax.Array, jax.Array]:
-    """(Dice loss, predictions) of a batch in eval mode."""
-    predictions = predict(model, images, output_activation=output_activation)
-    return dice_loss(predictions, masks), predictions
-
-
 def evaluate_tiles(
     model: nnx.Module, tiles: jax.Array, masks: jax.Array, *, cutoff: float, normalization: str, output_activation: str
 ) -> tuple[jax.Array, jax.Array]:
