@@ -29,7 +29,7 @@ def build_manifest(
     manifest = pd.DataFrame(
         {
             "image_id": image_ids,
-            "subject_id": [subject_ids[_subject_key(h, options)] for h in headers],
+            "subject_id": [subject_ids[subject_key(h, options)] for h in headers],
             "cohort": options.cohort,
             "exam_date": [_iso_date(h.study_date) for h in headers],
             "laterality": [h.laterality for h in headers],
@@ -52,7 +52,8 @@ def keyed_digest(salt: str, value: str) -> str:
     return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
-def _subject_key(header: MammogramHeader, options: IngestOptions) -> str:
+def subject_key(header: MammogramHeader, options: IngestOptions) -> str:
+    """The subject an image belongs to: its PatientID, or the part of it ``subject_pattern`` matches."""
     if options.subject_pattern is None:
         return header.patient_id
     match = re.search(options.subject_pattern, header.patient_id)  # ingest reports files that do not match
@@ -63,14 +64,14 @@ def _ordered(headers: list[MammogramHeader], options: IngestOptions) -> list[Mam
     """A stable order independent of file names: subject (keyed digest), date, side, view, image digest."""
 
     def key(h: MammogramHeader):
-        return (keyed_digest(options.salt, _subject_key(h, options)), h.study_date, h.laterality, h.view,
+        return (keyed_digest(options.salt, subject_key(h, options)), h.study_date, h.laterality, h.view,
                 keyed_digest(options.salt, h.sop_instance_uid))
 
     return sorted(headers, key=key)
 
 
 def _subject_ids(headers: list[MammogramHeader], options: IngestOptions) -> dict[str, str]:
-    keys = list(dict.fromkeys(_subject_key(h, options) for h in headers))
+    keys = list(dict.fromkeys(subject_key(h, options) for h in headers))
     if options.id_scheme == "hash":
         return {k: "S" + keyed_digest(options.salt, "subject:" + k)[:12] for k in keys}
     width = max(4, len(str(len(keys))))
@@ -83,7 +84,7 @@ def _image_ids(headers: list[MammogramHeader], subject_ids: dict[str, str], opti
     counts: dict[str, int] = {}
     ids = []
     for h in headers:
-        subject = subject_ids[_subject_key(h, options)]
+        subject = subject_ids[subject_key(h, options)]
         counts[subject] = counts.get(subject, 0) + 1
         ids.append(f"{subject}-{counts[subject]:03d}")
     return ids

@@ -18,6 +18,7 @@ import pandas as pd
 from PIL import Image
 from scipy import ndimage
 
+from bacseg.ingest.linked import image_truth
 from bacseg.metrics.maps import read_probability_map, read_truth_mask
 from bacseg.metrics.segmentation import binarise
 from bacseg.synthetic.cohorts import TRUTH_MASK_LOOKALIKE
@@ -26,16 +27,9 @@ NEAR_PERFECT_F1 = 0.95
 
 
 def synthetic_truth_masks(source_files: Path | str, truth: Path | str) -> dict[str, Path]:
-    """{image_id: synthetic truth mask}: ingest's image_id -> DICOM path table (``source_files.csv``,
-    private) matched to the DICOM paths of the cohort's truth table (``CohortOutputs.truth``), whose paths are
-    relative to the table's folder."""
-    truth = Path(truth)
-    table = pd.read_csv(truth)
-    by_dicom = {str((truth.parent / d).resolve()): truth.parent / m for d, m in zip(table["dicom_path"],
-                                                                                table["truth_mask_path"])}
-    images = pd.read_csv(source_files, dtype={"image_id": str})
-    return {i: by_dicom[str(Path(d).resolve())] for i, d in zip(images["image_id"], images["dicom_path"])
-            if str(Path(d).resolve()) in by_dicom}
+    """{image_id: synthetic truth mask} of the ingested images (``ingest.linked.image_truth``)."""
+    table = image_truth(source_files, truth)
+    return {image_id: Path(mask) for image_id, mask in zip(table["image_id"], table["truth_mask_path"])}
 
 
 def lookalike_hits(predicted: np.ndarray, truth_values: np.ndarray, label: np.ndarray) -> dict[str, int]:
