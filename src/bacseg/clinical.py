@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bacseg.tables import _markdown, paper_results
+from bacseg.tables import markdown_table, paper_results
 
 LIMIT_SDS = 1.96
 MIN_PAIRS = 3  # fewer: no regression error to speak of (2 points fit exactly)
@@ -142,7 +142,7 @@ def figure5_markdown(table: pd.DataFrame) -> str:
     best = table.loc[table["r2"].idxmax()] if table["r2"].notna().any() else None
     note = f"\nHighest R² here: {best.metric} ({best.r2:.3f}); the paper's: TAM_100 (0.973).\n" if best is not None \
         else "\nNo metric has a defined R².\n"
-    return _markdown(header, body) + note
+    return markdown_table(header, body) + note
 
 
 def predicted_rows(metrics: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

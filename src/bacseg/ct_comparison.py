@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from bacseg.clinical import predicted_rows, regression, truth_by_exam
-from bacseg.tables import _markdown, paper_results
+from bacseg.tables import markdown_table, paper_results
 
 CT_MEASURES = {"ct_calcified_voxels": "calcified_voxels", "ct_calcium_mass_mg": "calcium_mass"}  # -> paper's keys
 TRUE_MASS, VISIBLE_MASS = "true_breast_calcium_mass_mg", "true_calcium_mass_mg"
@@ -83,4 +83,4 @@ def ct_comparison_markdown(table: pd.DataFrame) -> str:
         cells += [f"{_r2(row.get(f'paper_r2_{ct}'))} → {_r2(row.get(f'r2_{ct}'))}" if row["kind"] == "mammogram"
                   else "-" for ct in CT_MEASURES]  # fmt: skip
         body.append(cells + [_r2(row.get(f"r2_{column}")) for column in truths])
-    return _markdown(header, body)
+    return markdown_table(header, body)

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from bacseg.clinical import predicted_rows, truth_by_exam
-from bacseg.tables import _markdown
+from bacseg.tables import markdown_table
 
 METHODS = ("per_view", "sum", "per_area_sum")
 MIN_EXAMS_FOR_RHO = 3
@@ -133,4 +133,4 @@ def summary_markdown(table: pd.DataFrame, metric: str = "TAM_100") -> str:
         cells += ["-" if pd.isna(row[k]) else f"{row[k]:.3f}" for k in ("mean_rho", "median_rho", "min_rho")] \
             if has_rho else []
         body.append(cells)
-    return _markdown(header, body)
+    return markdown_table(header, body)

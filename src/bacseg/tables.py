@@ -92,7 +92,8 @@ def _cells(table: pd.DataFrame, pm: str) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def _markdown(header: list[str], body: list[list[str]]) -> str:
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
+    """A GitHub Markdown table of cells already formatted as text (every table of the results uses it)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body]) + "\n"
 
@@ -101,7 +102,7 @@ def table1_markdown(table: pd.DataFrame) -> str:
     empties = table[[f"{level}_n_empty_truth" for level in LEVELS]].fillna(0).to_numpy().max(axis=0)
     note = (f"\nMean ± SD over validation samples. Empty truth masks (most for any model): {int(empties[0])} "
             f"patch(es), {int(empties[1])} image(s); the CSV's n_empty_* columns give them per model.\n")
-    return _markdown(*_cells(table, " ± ")) + note
+    return markdown_table(*_cells(table, " ± ")) + note
 
 
 def table1_latex(table: pd.DataFrame) -> str:
@@ -162,7 +163,7 @@ def _per_level_markdown(rows: pd.DataFrame, title: Callable[[str], str], cell: C
         for model, cells in rows[rows["level"] == level].groupby("model", sort=False):
             by_metric = cells.set_index("metric")
             body.append([model, *(cell(by_metric.loc[m]) for m in SCORE_COLUMNS)])
-        parts.append(f"### {title(name)}\n\n" + _markdown(["Model", *(METRIC_NAMES[m] for m in SCORE_COLUMNS)], body))
+        parts.append(f"### {title(name)}\n\n" + markdown_table(["Model", *(METRIC_NAMES[m] for m in SCORE_COLUMNS)], body))
     return "\n".join(parts)
 
 
