@@ -190,3 +190,13 @@ def test_longitudinal_without_truth():
     undated = metrics.assign(exam_date=metrics["exam_date"].where(metrics.index > 0, ""))
     with pytest.raises(ValueError, match="without a readable date"):
         per_exam(undated)
+
+
+def test_pairing_without_truth_rows_says_so():
+    """Predicted rows only (no annotated image): one clear error, not a KeyError from the pivot."""
+    from bacseg.clinical import paired_metrics
+
+    table = pd.DataFrame({"image_id": ["a", "b"], "source": ["predicted"] * 2, "split": ["validation"] * 2,
+                          "PM": [1.0, 2.0]})  # fmt: skip
+    with pytest.raises(ValueError, match="both a predicted and a truth row"):
+        paired_metrics(table, ["PM"])

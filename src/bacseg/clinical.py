@@ -103,7 +103,7 @@ def paired_metrics(metrics: pd.DataFrame, names: Sequence[str], *, split: str | 
     if len(repeated):
         raise ValueError(f"metrics table has more than one row per image and source for {sorted(repeated)[:10]}")
     paired = metrics.pivot(index="image_id", columns="source", values=list(names))
-    paired = paired.dropna(how="any")
+    paired = paired.reindex(columns=pd.MultiIndex.from_product([list(names), SOURCES])).dropna(how="any")
     if paired.empty:
         raise ValueError(f"no image{' of split ' + repr(split) if split else ''} has both a predicted and a truth row")
     return paired.sort_index()

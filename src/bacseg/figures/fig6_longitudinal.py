@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bacseg.figures.panels import _reduce, save_figure  # noqa: E402
+from bacseg.figures.panels import reduce_for_display, save_figure  # noqa: E402
 from bacseg.io.png import read_mask_png, read_png  # noqa: E402
 from bacseg.longitudinal import method_column  # noqa: E402
 from bacseg.metrics.maps import read_probability_map  # noqa: E402
@@ -85,8 +85,8 @@ def exam_panel(
         raise ValueError(f"exam {exam_date}: the breast mask is empty")
     window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     factor = max(1, math.ceil(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) / max_side))
-    bac = _reduce(probability[window] > cutoff, factor, "max") > 0
-    return ExamPanel(exam_date, _reduce(image[window], factor, "mean"), bac)
+    bac = reduce_for_display(probability[window] > cutoff, factor, "max") > 0
+    return ExamPanel(exam_date, reduce_for_display(image[window], factor, "mean"), bac)
 
 
 def overlay(panel: ExamPanel) -> np.ndarray:

@@ -38,7 +38,8 @@ class PanelRow:
     f1: Mapping[str, float]
 
 
-def _reduce(array: np.ndarray, factor: int, how: str) -> np.ndarray:
+def reduce_for_display(array: np.ndarray, factor: int, how: str) -> np.ndarray:
+    """``array`` shrunk ``factor`` times by block ``how`` ("mean" for images, "max" so thin masks stay visible)."""
     if factor == 1:
         return array
     rows, cols = (-(-s // factor) * factor for s in array.shape)
@@ -64,8 +65,8 @@ def make_row(
         predicted = binarise(probability, cutoff)
         counts = pd.DataFrame([confusion_counts(predicted, truth)])
         f1[model] = float(scores_from_counts(counts)["f1"].iloc[0])
-        masks[model] = _reduce(predicted, factor, "max") > 0
-    return PanelRow(label, _reduce(image, factor, "mean"), _reduce(truth, factor, "max") > 0, masks, f1)
+        masks[model] = reduce_for_display(predicted, factor, "max") > 0
+    return PanelRow(label, reduce_for_display(image, factor, "mean"), reduce_for_display(truth, factor, "max") > 0, masks, f1)
 
 
 def load_rows(
