@@ -39,7 +39,8 @@ def overlay(image: np.ndarray, probabilities: np.ndarray, cutoff: float) -> np.n
 def write_prediction(
     out_dir: Path | str, image: np.ndarray, probabilities: np.ndarray, cutoff: float, record: Mapping
 ) -> dict[str, Path]:
-    """Write ``probabilities.npy`` (float16), ``overlay.png`` and ``prediction.json`` (``record`` and counts)."""
+    """Write ``probabilities.npy`` (float16), ``overlay.png`` and ``prediction.json`` (``record`` and counts;
+    the map's range is ``record["clipped_to"]``, [0, 1] when absent)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / name for key, name in OUTPUT_NAMES.items()}
@@ -51,7 +52,8 @@ def write_prediction(
         "cutoff": cutoff,
         "shape": list(probabilities.shape),
         "pixels_above_cutoff": int((probabilities > cutoff).sum()),
-        "probabilities_file": {"name": OUTPUT_NAMES["probabilities"], "dtype": "float16", "range": [0.0, 1.0]},
+        "probabilities_file": {"name": OUTPUT_NAMES["probabilities"], "dtype": "float16",
+                              "range": list(record.get("clipped_to", (0.0, 1.0)))},  # null: unbounded
     }
     paths["settings"].write_text(json.dumps(summary, indent=1) + "\n")
     return paths

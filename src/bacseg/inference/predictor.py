@@ -3,8 +3,9 @@
 The network runs in its inference form (``models.fused``: BatchNorm folded into the convs for SCU-Net),
 jitted at one batch shape. Inputs are normalised on the device the way the checkpoint was trained
 (``models.conventions``), the checkpoint's output activation is applied, and the result is clipped to
-[0, 1]: the authors' paper checkpoint (``SCUNet_dice_512_512_best_nosigmoid.pt``) has no sigmoid, its raw
-Dice-trained output strays slightly outside [0, 1], and the authors' max-stitching into zeros cut it at 0.
+[0, 1] by default: the authors' paper checkpoint (``SCUNet_dice_512_512_best_nosigmoid.pt``) has no sigmoid,
+its raw Dice-trained output strays slightly outside [0, 1], and the authors' max-stitching into zeros cut it
+at 0 but not at 1 (``clip=(0.0, None)`` keeps their values above 1, as the authors' recipe must).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float
 
 
 class Predictor:
-    """Callable (B, S, S) uint8 tiles -> (B, S, S) float32 probabilities in [0, 1], as a JAX array.
+    """Callable (B, S, S) uint8 tiles -> (B, S, S) float32 probabilities clipped to ``clip``, as a JAX array.
 
     Every call runs at ``batch_size`` tiles (fewer are padded, more are split), so nothing recompiles
     between images; ``traces`` counts how often the forward pass was traced (once per tile size).
     """
 
-    def __init__(self, model: nnx.Module, metadata: CheckpointMetadata, *, batch_size: int, dtype: str = "float32"):
+    def __init__(self, model: nnx.Module, metadata: CheckpointMetadata, *, batch_size: int, dtype: str = "float32",
+                 clip: tuple[float, float | None] = (0.0, 1.0)):
         if metadata.num_classes != 1:
             raise ValueError(f"{metadata.model_name} ({metadata.source}) has {metadata.num_classes} output classes; "
                              "BAC prediction needs a one-class network")
@@ -42,7 +44,7 @@ class Predictor:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.metadata, self.batch_size, self.dtype = metadata, batch_size, dtype
+        self.metadata, self.batch_size, self.dtype, self.clip = metadata, batch_size, dtype, tuple(clip)
         self.traces = 0
         graphdef, state = nnx.split(inference_form(model))
         compute_dtype = DTYPES[dtype]
@@ -55,7 +57,7 @@ class Predictor:
             network = nnx.merge(graphdef, state)
             inputs = normalize(tiles, metadata.normalization, metadata.in_channels).astype(compute_dtype)
             raw = network(inputs)[..., 0].astype(jnp.float32)
-            return jnp.clip(apply_output_activation(raw, metadata.output_activation), 0.0, 1.0)
+            return jnp.clip(apply_output_activation(raw, metadata.output_activation), *self.clip)
 
         self._forward = jax.jit(forward)
 
@@ -107,10 +109,12 @@ def load_weights(weights: str | Path) -> tuple[nnx.Module, CheckpointMetadata]:
                          f"({_first_line(error)})") from None
 
 
-def load_predictor(weights: str | Path, *, batch_size: int, dtype: str = "float32") -> Predictor:
+def load_predictor(
+    weights: str | Path, *, batch_size: int, dtype: str = "float32", clip: tuple[float, float | None] = (0.0, 1.0)
+) -> Predictor:
     """A ``Predictor`` from ``weights`` (see ``load_weights``)."""
     model, metadata = load_weights(weights)
-    return Predictor(model, metadata, batch_size=batch_size, dtype=dtype)
+    return Predictor(model, metadata, batch_size=batch_size, dtype=dtype, clip=clip)
 
 
 def _check_checkpoint(path: Path) -> None:
