@@ -74,25 +74,56 @@ def _predict(args: argparse.Namespace) -> None:
     from bacseg.runtime import configure_jax
 
     configure_jax()
-    from bacseg.inference.dicom_file import preprocessed_image, write_prediction
+    from bacseg.inference.dicom_file import write_prediction
     from bacseg.inference.predictor import load_predictor
-    from bacseg.inference.settings import resolve_settings, settings_from_config
-    from bacseg.inference.sliding_window import sliding_window_inference
-    from bacseg.preprocess import PreprocessParams
+    from bacseg.quantify.recipes import make_recipe
+    from bacseg.quantify.sources import open_source
     from bacseg.settings import load_config
 
     config = load_config(args.config)
-    overrides = {"stitch_mode": args.stitch} if args.stitch else {}
-    settings = resolve_settings({**settings_from_config(config), **overrides})
-    image = preprocessed_image(args.dicom, PreprocessParams.from_mapping(config["preprocess"]))
-    predictor = load_predictor(args.weights, batch_size=settings["batch_size"])
-    probabilities = sliding_window_inference(image, predictor, **settings)
-    record = {"model": predictor.model_name, "weights": predictor.metadata.source,
+    recipe = make_recipe(args.recipe, config, stitch=args.stitch)
+    image = recipe.image(open_source(args.image))
+    predictor = load_predictor(args.weights, batch_size=recipe.settings["batch_size"], clip=recipe.clip)
+    probabilities = recipe.predict(image, predictor)
+    record = {"model": predictor.model_name, "weights": predictor.metadata.source, "recipe": recipe.name,
               "normalization": predictor.normalization, "output_activation": predictor.output_activation,
-              "clipped_to": [0.0, 1.0], "settings": settings}  # fmt: skip
-    cutoff = config["evaluate"]["cutoff"] if args.cutoff is None else args.cutoff
+              "clipped_to": list(recipe.clip), "settings": recipe.settings, **recipe.record}  # fmt: skip
+    cutoff = _first_set(args.cutoff, recipe.cutoff, config["evaluate"]["cutoff"])
     written = write_prediction(args.out, image, probabilities, cutoff, record)
     print(json.dumps({key: str(path) for key, path in written.items()}, indent=2))
+
+
+def _quantify(args: argparse.Namespace) -> int:
+    from bacseg.runtime import configure_jax
+
+    configure_jax()
+    from bacseg.inference.predictor import load_predictor
+    from bacseg.quantify.recipes import make_recipe
+    from bacseg.quantify.run import QuantifyOutputs, quantify_inputs
+    from bacseg.settings import load_config
+
+    config = load_config(args.config)
+    outputs = QuantifyOutputs.in_folders(args.out, args.private_dir)
+    recipe = make_recipe(args.recipe, config)
+    predictor = load_predictor(args.weights, batch_size=recipe.settings["batch_size"], clip=recipe.clip)
+    result = quantify_inputs(args.inputs, predictor, recipe, outputs,
+                             cutoff=_first_set(args.cutoff, recipe.cutoff, config["quantify"]["cutoff"]),
+                             thresholds=config["quantify"]["thresholds"], id_scheme=config["ingest"]["id_scheme"],
+                             salt=config["ingest"]["salt"], progress=not args.no_progress)  # fmt: skip
+    written = {"images": len(result.table), "skipped": len(result.skipped), "table": str(outputs.table),
+               "settings": str(outputs.record), "overlays": str(outputs.overlays),
+               "private": {"source_files": str(outputs.source_files), "skipped": str(outputs.skipped)}}  # fmt: skip
+    print(json.dumps(written, indent=2))
+    if not result.skipped:
+        return 0
+    listing = "\n".join(f"  row {n}: {skipped.reason}" for n, skipped in enumerate(result.skipped, 1))
+    print(f"bacseg quantify: {len(result.skipped)} input file(s) not quantified, listed by these rows with their "
+          f"paths in {outputs.skipped} (PRIVATE: paths may name patients):\n{listing}", file=sys.stderr)
+    return 1
+
+
+def _first_set(*values):
+    return next(value for value in values if value is not None)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -155,18 +186,45 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--out", type=Path, required=True)
     convert.set_defaults(run=_convert_weights)
 
-    predict = commands.add_parser("predict", help="one DICOM mammogram -> probability map (.npy), overlay PNG")
-    predict.add_argument("dicom", type=Path)
+    predict = commands.add_parser("predict", help="one mammogram (DICOM or PNG) -> probability map (.npy), overlay PNG")
+    predict.add_argument("image", type=Path, metavar="FILE", help="a DICOM file or a PNG image (told apart by content)")
     predict.add_argument("--weights", required=True,
                          help="'authors' (the shipped paper checkpoint), an authors' .pt file or a checkpoint folder")
     predict.add_argument("--out", type=Path, required=True,
                          help="output folder; file names are fixed, never taken from the input")
-    predict.add_argument("--stitch", choices=["max", "mean", "gaussian"], help="default: the config's (max)")
+    _add_recipe_argument(predict)
+    predict.add_argument("--stitch", choices=["max", "mean", "gaussian"],
+                         help="default: the config's (max); the authors' recipe is max only")
     predict.add_argument("--cutoff", type=float, help="overlay pixels with probability above this (default: the "
-                         "config's evaluate.cutoff)")
+                         "config's evaluate.cutoff; authors' recipe: 0.65)")
     predict.add_argument("--config", type=Path, help="workflow config file: its preprocess, patches, predict and "
                          "evaluate sections")
     predict.set_defaults(run=_predict)
+
+    quantify = commands.add_parser(
+        "quantify", help="DICOM files/folders and PNG mammograms -> BAC metrics (PM, AM, SIM, TAM_X, TSIM_X) per "
+        "image in one CSV, and an overlay per image"
+    )
+    quantify.add_argument("inputs", type=Path, nargs="+", metavar="PATH",
+                          help="DICOM files, PNG images, or folders searched recursively (files told apart by "
+                               "content, not by name)")  # fmt: skip
+    quantify.add_argument("--weights", required=True,
+                          help="'authors' (the shipped paper checkpoint), an authors' .pt file or a checkpoint folder")
+    quantify.add_argument("--out", type=Path, required=True,
+                          help="folder of the shareable outputs: quantify.csv, quantify.json, overlays/<image_id>.png "
+                               "(images named by pseudonyms, never by file name)")  # fmt: skip
+    _add_recipe_argument(quantify)
+    quantify.add_argument("--cutoff", type=float,
+                          help="a pixel is calcified where probability > cutoff (default: the config's "
+                               "quantify.cutoff; authors' recipe: 0.65, with AM at 0.5 as in their code)")  # fmt: skip
+    quantify.add_argument("--private-dir", type=Path, default=Path("private/quantify"),
+                          help="PRIVATE folder, outside --out, for source_files.csv (image_id -> file) and "
+                               "skipped.csv (files not quantified, with the reason); default: private/quantify")
+    quantify.add_argument("--config", type=Path, help="workflow config file: its preprocess, patches, predict, "
+                          "quantify and ingest (id_scheme, salt) sections")
+    quantify.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    quantify.set_defaults(run=_quantify)
+
     evaluate = commands.add_parser(
         "evaluate", help="score probability maps or masks (.npy/.png) against truth masks (.png): Table 1's row as JSON"
     )
@@ -183,14 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_recipe_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--recipe", choices=["project", "authors"], default="project",
+                         help="project (default): the workflow's preprocessing and prediction settings; authors: "
+                              "the authors' AutoSeg.py reproduced (8-bit grey, median 5, 512 px tiles at stride 480, "
+                              "max stitching, cutoff 0.65)")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (FileNotFoundError, ValueError, KeyError) as error:
         print(f"bacseg {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":
