@@ -35,6 +35,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/quantify.smk"
 include: "workflow/rules/review.smk"
 
 
@@ -45,5 +46,6 @@ rule all:
         rules.figure2.output,
         rules.convert_authors_weights.output,
         rules.evaluation_stage.input,
+        rules.quantification_stage.input,
         rules.data_review.output,
         "results/provenance.json",

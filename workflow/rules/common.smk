@@ -53,3 +53,28 @@ def synthetic_truth(wildcards):
         "truth_masks": "results/data/synthetic/A/truth_masks",
         "source_files": private("A/source_files.csv"),
     }
+
+
+# Quantification (quantify.smk): the network whose maps are quantified, and the inputs of the cohort analyses.
+QUANTIFIED_MODEL = config["quantify"]["model"]
+if QUANTIFIED_MODEL not in MODELS:
+    raise ValueError(f"config quantify.model {QUANTIFIED_MODEL!r} is not among the trained models {MODELS}")
+
+
+def breast_ct_source(wildcards):
+    """Cohort B's breast-CT table keyed by PatientID: synthesised, or the user's (data.cohorts.B.breast_ct)."""
+    if config["data"]["source"] == "synthetic":
+        return "results/data/synthetic/B/breast_ct.csv"
+    return config["data"]["cohorts"]["B"]["breast_ct"]
+
+
+def cohort_truth(cohort):
+    """The exact synthetic truth per image (burden, calcium mass), keyed by image_id; nothing on real data."""
+    return {"image_truth": f"results/data/{cohort}/image_truth.csv"} if config["data"]["source"] == "synthetic" else {}
+
+
+def has_breast_ct():
+    """Cohort B's comparison runs on synthetic data, or when the user gives cohort B a breast-CT table."""
+    if "B" not in COHORTS:
+        return False
+    return config["data"]["source"] == "synthetic" or bool(config["data"]["cohorts"]["B"].get("breast_ct"))
