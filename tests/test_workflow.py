@@ -167,6 +167,49 @@ def test_smoke_run_predicts_whole_images_and_draws_figures_3_and_4(smoke_run):
     assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
+def test_smoke_run_quantifies_every_cohort(smoke_run):
+    """One metrics table per cohort: the quantified network's map of every image it predicted and the label
+    mask of every annotated one, consistent with preprocessing's own counts."""
+    from bacseg.metrics.quantification import metric_names
+    from bacseg.quantification import metrics_columns, read_metrics
+    from bacseg.settings import section_defaults
+
+    thresholds = section_defaults("quantify")["thresholds"]
+    for cohort in "ABC":
+        metrics = read_metrics(smoke_run / "quantification" / cohort / "metrics.csv")
+        predictions = pd.read_csv(smoke_run / "predictions" / "SCU-Net" / cohort / "predictions.csv", dtype=str)
+        assert list(metrics.columns) == metrics_columns(thresholds), cohort
+        predicted = metrics[metrics["source"] == "predicted"]
+        assert sorted(predicted["image_id"]) == sorted(predictions["image_id"]), cohort
+        assert (predicted["model"] == "SCU-Net").all()
+        tam = metrics[[f"TAM_{x}" for x in sorted(thresholds)]].to_numpy()
+        assert (np.diff(tam, axis=1) <= 0).all() and (tam[:, 0] <= metrics["AM"]).all(), cohort
+        assert np.allclose(metrics["AM_mm2"], metrics["AM"] * metrics["pixel_area_mm2"]), cohort
+    preprocessed = pd.read_csv(smoke_run / "preprocessed" / "A" / "preprocessed.csv", dtype={"image_id": str})
+    truth = read_metrics(smoke_run / "quantification" / "A" / "metrics.csv").query("source == 'truth'")
+    labels = preprocessed.set_index("image_id").loc[truth["image_id"], "bac_pixels"]
+    assert len(truth) and (truth["AM"].to_numpy() == labels.to_numpy()).all()
+    agreement = pd.read_csv(smoke_run / "tables" / "fig5_agreement.csv")
+    assert agreement["metric"].tolist() == metric_names(thresholds) and (agreement["n"] >= 2).all()
+
+
+def test_smoke_run_draws_the_clinical_figures_and_tables(smoke_run):
+    """Figure 5, the breast-CT comparison (paper beside ours, and against the synthetic truth), the
+    longitudinal table of the three readings and Figure 6."""
+    ct = pd.read_csv(smoke_run / "tables" / "ct_comparison.csv")
+    assert {"PM", "AM", "SIM", "TAM_100", "TSIM_100"} <= set(ct["measure"])
+    assert ct.loc[ct["measure"] == "PM", "paper_r2_ct_calcium_mass_mg"].item() == 0.866
+    assert ct["r2_true_breast_calcium_mass_mg"].notna().any()
+    subjects = pd.read_csv(smoke_run / "quantification" / "B" / "per_subject.csv", dtype={"subject_id": str})
+    manifest = pd.read_csv(smoke_run / "data" / "B" / "manifest.csv", dtype=str)
+    assert sorted(subjects["subject_id"]) == sorted(manifest["subject_id"].unique())
+    longitudinal = pd.read_csv(smoke_run / "tables" / "longitudinal.csv")
+    assert len(longitudinal) == 3 and longitudinal["mean_rho"].notna().all()
+    for figure in ("fig5_agreement", "ct_comparison", "fig6_longitudinal"):
+        for suffix in (".pdf", ".png"):
+            assert (smoke_run / "figures" / f"{figure}{suffix}").stat().st_size > 10_000, figure
+
+
 def test_smoke_run_records_its_config_and_versions(smoke_run):
     smoke = yaml.safe_load(SMOKE.read_text())
     provenance = json.loads((smoke_run / "provenance.json").read_text())
