@@ -210,6 +210,21 @@ def test_smoke_run_draws_the_clinical_figures_and_tables(smoke_run):
             assert (smoke_run / "figures" / f"{figure}{suffix}").stat().st_size > 10_000, figure
 
 
+def test_editing_a_plotting_script_plans_that_plot_only(smoke_run):
+    """Compute and plotting are separate rules: after a change to Figure 5's script, the finished smoke run's
+    plan reruns Figure 5 (and the aggregate target), never quantification, prediction or training."""
+    script = REPO / "workflow" / "scripts" / "figure5.py"
+    original = script.read_text()
+    try:
+        script.write_text(original + "# an edit to the plot\n")
+        plan = snakemake(smoke_run.parent, "--dry-run", "--cores", "1", "all", "--quiet", "rules")
+    finally:
+        script.write_text(original)
+    table = plan.stdout[plan.stdout.index("job "):plan.stdout.index("total")]
+    planned = {line.split()[0] for line in table.splitlines()[2:] if line.strip()}
+    assert planned == {"figure5", "all"}, plan.stdout
+
+
 def test_smoke_run_records_its_config_and_versions(smoke_run):
     smoke = yaml.safe_load(SMOKE.read_text())
     provenance = json.loads((smoke_run / "provenance.json").read_text())
