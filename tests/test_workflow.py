@@ -5,30 +5,13 @@ results/ is never touched.
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-SMOKE = REPO / "workflow" / "configs" / "smoke.yaml"
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(SMOKE), *args]
-    # Notebook rules call jupyter-nbconvert/papermill from PATH: make this interpreter's tools findable.
-    env = {**os.environ, "PATH": os.pathsep.join([str(SNAKEMAKE.parent), os.environ.get("PATH", "")])}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1500, env=env)
-    if check and result.returncode != 0:
-        pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
-    return result
+from workflow_runs import REPO, SMOKE, snakemake
 
 
 def test_dry_run_lists_the_data_stages(tmp_path):
@@ -46,13 +29,6 @@ def test_bad_config_fails_at_start_naming_the_key(tmp_path, override, named):
     result = snakemake(tmp_path, "-n", "--config", override, check=False)
     assert result.returncode != 0
     assert named in result.stderr + result.stdout
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("smoke")
-    snakemake(workdir, "--cores", "2", "all")
-    return workdir / "results"
 
 
 def test_smoke_run_produces_the_patch_index(smoke_run):
