@@ -228,7 +228,7 @@ def test_each_output_where_its_caller_names_it(tmp_path):
                             breast_ct=tmp_path / "tables" / "ct.csv")  # fmt: skip
     generate_cohort("A", outputs, TINY, seed=11)
     truth = pd.read_csv(outputs.truth)
-    assert truth.dicom_path.str.startswith("../pacs/export/case0001/").any()
+    assert truth.dicom_path.str.startswith("../pacs/export/SYNTHETIC_A0001_").any()
     for row in truth.itertuples():
         dicom = (outputs.truth.parent / row.dicom_path).resolve()
         mask = (outputs.truth.parent / row.truth_mask_path).resolve()

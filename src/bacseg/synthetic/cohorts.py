@@ -29,7 +29,9 @@ from bacseg.io.mdai import AnnotatedImage, write_export
 from bacseg.synthetic.anatomy import draw_breast
 from bacseg.synthetic.config import CohortConfig
 from bacseg.synthetic.geometry import PAPER_SPACING_MM, image_shape
-from bacseg.synthetic.identifiers import COHORT_INDEX, patient_id, patient_name, rng_for, uid_for
+from bacseg.synthetic.identifiers import (
+    COHORT_INDEX, other_patient_id, patient_id, patient_name, rng_for, uid_for,
+)  # fmt: skip
 from bacseg.synthetic.mammogram import synthesize_mammogram
 from bacseg.synthetic.outputs import BREAST_CT_COLUMNS, CohortOutputs
 from bacseg.synthetic.texture import draw_density_class
@@ -88,9 +90,11 @@ class ImagePlan:
 
     @property
     def stem(self) -> str:
-        """case<NNNN>/exam<NN>/<laterality><view>, the same in the DICOM and the truth-mask trees: no header
-        value (PatientID, StudyDate) in the path, because paths may reach shareable outputs."""
-        return f"case{self.subject + 1:04d}/exam{self.exam + 1:02d}/{self.laterality}{self.view}"
+        """<NAME>_<BIRTHDATE>/<PatientID>_exam<NN>/<laterality><view>, the same in the DICOM and the truth-mask
+        trees: laid out as hospital archives are, after the patient, so that every run of the workflow checks
+        that no folder or file name reaches an output (ingest keeps paths in its private tables only)."""
+        folder = f"{patient_name(self.cohort, self.subject).replace('^', '_')}_{self.patient_birth_date}"
+        return f"{folder}/{self.patient_id}_exam{self.exam + 1:02d}/{self.laterality}{self.view}"
 
 
 def generate_cohort(cohort: str, outputs: CohortOutputs, config: dict, seed: int, workers: int = 1) -> None:
@@ -229,6 +233,7 @@ def _synthesize_and_write(plan: ImagePlan, outputs: CohortOutputs, seed: int) ->
         header,
         PatientName=patient_name(plan.cohort, plan.subject),
         PatientBirthDate=plan.patient_birth_date,
+        OtherPatientIDs=other_patient_id(plan.cohort, plan.subject),
         AccessionNumber=f"{plan.cohort}{plan.subject + 1:04d}{plan.exam + 1:02d}",
         StudyID=f"{plan.exam + 1}",
         InstanceNumber=plan.view_index + 1,

@@ -34,3 +34,8 @@ def patient_id(cohort: str, subject: int) -> str:
 
 def patient_name(cohort: str, subject: int) -> str:
     return f"SYNTHETIC^{cohort}{subject + 1:04d}"
+
+
+def other_patient_id(cohort: str, subject: int) -> str:
+    """A second identifier, as hospitals keep (OtherPatientIDs: an MRN of another site)."""
+    return f"MRN{COHORT_INDEX[cohort]}{subject + 1:06d}"
