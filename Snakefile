@@ -37,6 +37,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/quantify.smk"
 include: "workflow/rules/review.smk"
+include: "workflow/rules/manuscript.smk"
 
 
 rule all:
@@ -49,3 +50,4 @@ rule all:
         rules.quantification_stage.input,
         rules.data_review.output,
         "results/provenance.json",
+        rules.manuscript.output,
