@@ -151,8 +151,9 @@ def test_the_html_holds_every_table_and_figure_of_the_run(results, tmp_path):
     for name, csv in results.tables.items():
         cells = _cells(csv.with_suffix(".md").read_text())
         assert len(cells) > 10 and all(cell in text for cell in cells), name
-    assert page.count("<table>") == 2 + 2 + 3 + 1 + 1, "Table 1 and p-values per level, three clinical, cohorts, versions"
-    assert "**Figure 5.**" not in page and "<strong>Figure 5.</strong> Top: predicted" in page, "report caption, rendered"
+    tables = 2 + 2 + 3 + 1 + 1
+    assert page.count("<table>") == tables, "Table 1 and p-values per level, three clinical, cohorts, versions"
+    assert "**Figure 5.**" not in page and "<strong>Figure 5.</strong> Top: predicted" in page, "caption rendered"
     assert "synthetic data with known ground truth" in text
 
 
@@ -170,7 +171,8 @@ def test_the_numbers_of_the_text_are_the_results(results, tmp_path):
     assert "45 of 400 training tiles and 17 of 400 validation tiles (paper: 3,455 and 901 patches)" in text
     assert "SCU-Net has 169,711 parameters, 79 times fewer than U-Net" in text
     assert "fell in 1 of 12 year-on-year steps, against 5 of 12 for single views" in text, "longitudinal.csv's sums"
-    assert "| A | 216 → 4 | 661 → 8 | 4 | 527 → 6 | 134 → 2 |" in (tmp_path / "manuscript" / "manuscript.md").read_text()
+    markdown = (tmp_path / "manuscript" / "manuscript.md").read_text()
+    assert "| A | 216 → 4 | 661 → 8 | 4 | 527 → 6 | 134 → 2 |" in markdown, "cohorts from the manifests, the paper's"
 
 
 def test_a_changed_result_changes_the_manuscript(results, tmp_path):
@@ -201,7 +203,8 @@ def test_the_methods_are_the_runs_provenance(results, tmp_path):
 
 def test_a_real_data_run_says_so_and_leaves_out_the_cohorts_it_lacks(results, tmp_path):
     record = json.loads(results.provenance.read_text())
-    record["config"]["data"]["source"] = "dicom"
+    cohort_a = {"dicom_dir": "/archive/SMITH_JANE_19400101", "annotations": "x.json"}
+    record["config"]["data"] |= {"source": "dicom", "private_dir": "/secure/bac private", "cohorts": {"A": cohort_a}}
     results.provenance.write_text(json.dumps(record))
     kept = {"A"}
     inputs = ManuscriptInputs(
@@ -215,6 +218,8 @@ def test_a_real_data_run_says_so_and_leaves_out_the_cohorts_it_lacks(results, tm
     assert "The synthetic truth" not in text and "Limitations The run's cohorts" in text
     assert "come from the mammograms the run's config names (data.source: dicom)" in text
     assert "Breast CT" not in text and "cohort C" not in text and "Quantification against the label masks" in text
+    assert "SMITH" not in text and "x.json" not in text and "secure" not in text, "no input path reaches the manuscript"
+    assert "dicom_dir: <path>" in text
 
 
 def test_every_result_of_the_run_must_appear_and_every_input_exist(results, tmp_path):
@@ -253,7 +258,8 @@ def test_no_result_is_typed_into_the_manuscript_source(name):
 def test_the_digit_check_catches_a_typed_number():
     typed = "SCU-Net reached an F1 of {{ s.f1 | num(3) }} (paper: 0.729) in Figure 4 of {# 2 #} Med. Phys. 2021."
     assert re.findall(r"\d+\.?\d*", _words("manuscript.md.j2", typed)) == ["0.729"]
-    assert re.findall(r"\d", _words("page.html.j2", "<style>p { margin: 1em }</style><body>{{ body }} 7</body>")) == ["7"]
+    page = "<style>p { margin: 1em }</style><body>{{ body }} 7</body>"
+    assert re.findall(r"\d", _words("page.html.j2", page)) == ["7"]
 
 
 def test_markdown_to_latex_escapes_text_and_keeps_tables_and_figures(tmp_path):

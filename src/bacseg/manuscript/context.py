@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from bacseg.logs import redact_paths
 from bacseg.metrics.segmentation import SCORE_COLUMNS
 from bacseg.stats import REFERENCE_MODEL
 from bacseg.tables import LEVELS, markdown_table, paper_results
@@ -147,8 +148,8 @@ def _paper_count(key: str) -> str:
 
 def cohorts_markdown(sizes: Mapping[str, Mapping[str, int]]) -> str:
     """The cohorts of this run beside the paper's (subjects, images, and cohort A's split)."""
-    header = ["Cohort", "Subjects (paper → here)", "Images (paper → here)", "Exams", "Train images (paper → here)",
-              "Validation images (paper → here)"]
+    header = ["Cohort", "Subjects (paper → here)", "Images (paper → here)", "Exams",
+              "Train images (paper → here)", "Validation images (paper → here)"]
     body = []
     for cohort, size in sizes.items():
         split = {"train": _paper_count("train_images"), "validation": _paper_count("val_images")}
@@ -170,9 +171,19 @@ def models_numbers(summary: Mapping[str, Any]) -> dict[str, Any]:
             "unet_ratio": ratio, "paper": paper_results()["parameters"]}
 
 
+def without_paths(value: Any) -> Any:
+    """A config with every path-like string as <path>: a real archive's folder names may name patients."""
+    if isinstance(value, Mapping):
+        return {key: without_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_paths(item) for item in value]
+    return redact_paths(value) if isinstance(value, str) else value
+
+
 def run_record(provenance: Mapping[str, Any]) -> dict[str, Any]:
-    """The methods as run: config, seed, code revision, versions, machine; whether the data were synthetic."""
-    config = provenance["config"]
+    """The methods as run: config (paths left out), seed, code revision, versions, machine; whether the data were
+    synthetic."""
+    config = without_paths(provenance["config"])
     packages = {name: version for name, version in provenance["packages"].items() if version}
     return {
         "config": config,

@@ -30,7 +30,8 @@ _UNICODE = {"±": r"$\pm$", "→": r"$\rightarrow$", "²": r"\textsuperscript{2}
 _HEADINGS = {"h2": "section", "h3": "subsection", "h4": "subsubsection", "h5": "paragraph", "h6": "paragraph"}
 _INLINE = {"strong_open": r"\textbf{", "strong_close": "}", "em_open": r"\emph{", "em_close": "}",
            "softbreak": "\n", "hardbreak": "\\\\\n", "link_close": "}"}  # fmt: skip
-_BLOCK = {"paragraph_close": "\n\n", "bullet_list_open": "\\begin{itemize}\n", "bullet_list_close": "\\end{itemize}\n\n",
+_BLOCK = {"paragraph_close": "\n\n",
+          "bullet_list_open": "\\begin{itemize}\n", "bullet_list_close": "\\end{itemize}\n\n",
           "ordered_list_open": "\\begin{enumerate}\n", "ordered_list_close": "\\end{enumerate}\n\n",
           "list_item_open": r"\item ", "list_item_close": "\n", "blockquote_open": "\\begin{quote}\n",
           "blockquote_close": "\\end{quote}\n\n", "hr": "\\medskip\\hrule\\medskip\n\n"}  # fmt: skip

@@ -82,7 +82,8 @@ def markdown_parser() -> MarkdownIt:
 
 def images(tokens: list[Token]) -> list[Token]:
     """The image tokens of a parsed document (a figure is ``![name](name)``)."""
-    return [child for token in tokens if token.type == "inline" for child in token.children or [] if child.type == "image"]
+    inline = [child for token in tokens if token.type == "inline" for child in token.children or []]
+    return [child for child in inline if child.type == "image"]
 
 
 def title_of(tokens: list[Token]) -> str:
@@ -104,5 +105,6 @@ def to_html(markdown: str, figures: Mapping[str, Path], source_dir: Path) -> str
     for image in images(tokens):
         image.attrSet("src", data_uri(figures[image.attrGet("src")]))
     body = parser.renderer.render(tokens, parser.options, {})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(source_dir), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(source_dir), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
     return env.get_template(PAGE).render(title=title_of(tokens), body=Markup(body))
