@@ -172,7 +172,7 @@ def test_the_numbers_of_the_text_are_the_results(results, tmp_path):
     assert "SCU-Net has 169,711 parameters, 79 times fewer than U-Net" in text
     assert "fell in 1 of 12 year-on-year steps, against 5 of 12 for single views" in text, "longitudinal.csv's sums"
     markdown = (tmp_path / "manuscript" / "manuscript.md").read_text()
-    assert "| A | 216 → 4 | 661 → 8 | 4 | 527 → 6 | 134 → 2 |" in markdown, "manifests' sizes beside the paper's"
+    assert "| A | 216 → 4 | 661 → 8 | 4 | 527 → 6 | 134 → 2 |" in markdown, "manifests beside the paper"
 
 
 def test_a_changed_result_changes_the_manuscript(results, tmp_path):
