@@ -189,6 +189,14 @@ def test_a_changed_result_changes_the_manuscript(results, tmp_path):
     assert "the closest metric was TSIM_200 (R² 1.000)" in after and "TSIM_200 (R²" not in before
 
 
+def test_a_caption_is_filled_in_as_the_report_fills_it(results, tmp_path):
+    caption = tmp_path / "fig2.rst"
+    caption.write_text('**Figure 2.** Networks of a run with seed {{ snakemake.config["seed"] }}.\n')
+    text = _text(_build(ManuscriptInputs(**{**results.__dict__,
+                                            "captions": {**results.captions, "fig2_parameters": caption}}), tmp_path))
+    assert "Figure 2. Networks of a run with seed 42." in text
+
+
 def test_the_methods_are_the_runs_provenance(results, tmp_path):
     record = json.loads(results.provenance.read_text())
     record["config"]["seed"], record["config"]["train"]["epochs"] = 1234, 17

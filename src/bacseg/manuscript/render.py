@@ -39,9 +39,11 @@ def _demoted(markdown: str, levels: int) -> str:
     return re.sub(r"^(#+) ", lambda m: "#" * min(len(m[1]) + levels, 6) + " ", markdown, flags=re.M)
 
 
-def caption_text(path: Path) -> str:
-    """A report caption (reStructuredText: ``**bold**``, ````literal````, which Markdown reads alike) as one line."""
-    return " ".join(Path(path).read_text().split())
+def caption_text(path: Path, config: Mapping[str, Any]) -> str:
+    """A report caption as one line: reStructuredText whose ``**bold**`` and ````literal```` Markdown reads alike,
+    its Jinja (``{{ snakemake.config[...] }}``) filled in as ``snakemake --report`` fills it."""
+    template = jinja2.Template(Path(path).read_text(), undefined=jinja2.StrictUndefined)
+    return " ".join(template.render(snakemake={"config": config}).split())
 
 
 def render_markdown(source_dir: Path, context: Mapping[str, Any], figures: Mapping[str, Path],
@@ -62,7 +64,7 @@ def render_markdown(source_dir: Path, context: Mapping[str, Any], figures: Mappi
         if name not in figures:
             raise KeyError(f"the manuscript asks for figure {name!r}, which this run did not make ({sorted(figures)})")
         used["figure"].add(name)
-        return f"![{name}]({name})\n\n{caption_text(captions[name])}"
+        return f"![{name}]({name})\n\n{caption_text(captions[name], context['config'])}"
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(source_dir), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)  # fmt: skip
