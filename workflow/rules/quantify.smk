@@ -106,7 +106,8 @@ rule ct_comparison:
         metrics="results/quantification/B/metrics.csv",
         breast_ct="results/data/B/breast_ct.csv",
     output:
-        per_subject="results/quantification/B/per_subject.csv",
+        per_subject=report("results/quantification/B/per_subject.csv", category="Quantification",
+                           caption="../report/ct_per_subject.rst"),
         table=report("results/tables/ct_comparison.csv", category="Tables", caption="../report/ct_table.rst"),
         markdown="results/tables/ct_comparison.md",
     params:
@@ -144,7 +145,8 @@ rule longitudinal:
         unpack(lambda wc: cohort_truth("C")),
         metrics="results/quantification/C/metrics.csv",
     output:
-        per_exam="results/quantification/C/longitudinal.csv",
+        per_exam=report("results/quantification/C/longitudinal.csv", category="Quantification",
+                        caption="../report/longitudinal_per_exam.rst"),
         table=report("results/tables/longitudinal.csv", category="Tables", caption="../report/longitudinal.rst"),
         markdown="results/tables/longitudinal.md",
     params:
