@@ -42,6 +42,16 @@ def config_digest(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def shareable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the paths to the user's data (``data.cohorts``, ``data.private_dir``) hidden: archive folders
+    often name patients, and provenance travels with the results. The digest still tells configs apart."""
+    data = dict(config.get("data", {}))
+    if "private_dir" in data:
+        data["private_dir"] = "<path>"
+    data["cohorts"] = {cohort: {key: "<path>" for key in files} for cohort, files in data.get("cohorts", {}).items()}
+    return {**config, "data": data} if "data" in config else dict(config)
+
+
 def provenance(config: dict[str, Any] | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {
         "revision": git_revision(),
@@ -51,5 +61,5 @@ def provenance(config: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     if config is not None:
         record["config_digest"] = config_digest(config)
-        record["config"] = config
+        record["config"] = shareable_config(config)
     return record
