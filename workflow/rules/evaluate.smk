@@ -142,7 +142,6 @@ rule discrimination:
 
 rule evaluation_review:
     input:
-        training_metrics=expand("results/models/trained/{model}/metrics.csv", model=MODELS),
         whole_image=expand("results/evaluation/{model}/whole_image_scores.csv", model=MODELS),
         predictions=expand("results/predictions/{model}/A/probabilities", model=MODELS),
         table1="results/tables/table1.csv",
@@ -151,8 +150,8 @@ rule evaluation_review:
         discrimination="results/tables/discrimination.csv",
         preprocessed="results/preprocessed/A/preprocessed.csv",
     output:
-        training_summary=report(
-            "results/review/training_summary.csv", category="Review", caption="../report/evaluation_review.rst"
+        f1_versus_paper=report(
+            "results/review/f1_versus_paper.csv", category="Review", caption="../report/evaluation_review.rst"
         ),
     params:
         models=MODELS,
