@@ -48,6 +48,6 @@ rule all:
         rules.convert_authors_weights.output,
         rules.evaluation_stage.input,
         rules.quantification_stage.input,
-        rules.data_review.output,
+        rules.review_stage.input,
         "results/provenance.json",
         rules.manuscript.output,
