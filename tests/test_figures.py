@@ -112,7 +112,7 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
     table = tmp_path / "preprocessed.csv"
     pd.DataFrame({"image_id": ids, "image_png": [f"images/{i}.png" for i in ids],
                   "bac_mask_png": [f"bac_masks/{i}.png" for i in ids]}).to_csv(table, index=False)
-    models, inputs = ["SCU-Net", "U-Net"], {"training_metrics": [], "whole_image": [], "predictions": []}
+    models, inputs = ["SCU-Net", "U-Net"], {"whole_image": [], "predictions": []}
     whole, patch = {}, {}
     for model, noise in zip(models, (0.45, 0.6)):
         maps_dir = tmp_path / "maps" / model
@@ -123,11 +123,6 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
         whole[model] = evaluate_images(probability_maps_in(maps_dir), table)
         patch[model] = whole[model].assign(y=0, x=0)
         whole[model].to_csv(tmp_path / f"{model}_whole.csv", index=False)
-        epochs = np.arange(1, 4)
-        curve = {"epoch": epochs, "step": epochs * 10, "train_loss": 1 / epochs, "val_loss": 1.1 / epochs,
-                 "val_dice": 1 - 1 / (epochs + 1), "seconds": 2.0}
-        pd.DataFrame(curve).to_csv(tmp_path / f"{model}_m.csv", index=False)
-        inputs["training_metrics"].append(str(tmp_path / f"{model}_m.csv"))
         inputs["whole_image"].append(str(tmp_path / f"{model}_whole.csv"))
         inputs["predictions"].append(str(maps_dir))
     out = {name: str(tmp_path / name) for name in ("t1.csv", "t1.md", "t1.tex", "c.csv", "c.md", "p.csv", "p.md",
@@ -141,7 +136,7 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
     stand_in = (
         "from types import SimpleNamespace as N\n"
         f"snakemake = N(input=N(**{inputs!r}), params=N(models={models!r}, cutoff=0.5, examples=2),\n"
-        f"              output=N(training_summary={str(tmp_path / 'summary.csv')!r}))"
+        f"              output=N(f1_versus_paper={str(tmp_path / 'f1.csv')!r}))"
     )
     notebook = nbformat.read(REPO / "workflow" / "notebooks" / "evaluation_review.py.ipynb", as_version=4)
     assert notebook.metadata["language_info"]["name"] == "python", "Snakemake's notebook directive needs it"
@@ -151,8 +146,9 @@ def test_evaluation_review_notebook_runs_on_the_stages_outputs(tmp_path):
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     nbformat.write(notebook, tmp_path / "evaluation_review.ipynb")  # for reading when this test fails
-    summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
-    assert summary.loc["SCU-Net", ["epochs", "best_epoch", "training_seconds"]].tolist() == [3, 3, 6.0]
+    f1 = pd.read_csv(tmp_path / "f1.csv").set_index(["model", "level"])
+    assert sorted(f1["replication_mean"].dropna().index) == [(m, lv) for m in models for lv in ("patch", "whole_image")]
+    assert f1.loc[("U-Net", "whole_image"), "replication_mean"] == pytest.approx(t1.loc["U-Net", "f1_whole_image_mean"])
     images = sum(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
                  for cell in notebook.cells for o in cell.get("outputs", []))
-    assert images >= 4, "curves, paper scatter, F1 boxes and the prediction panels are drawn"
+    assert images >= 3, "paper scatter, F1 boxes and the prediction panels are drawn"

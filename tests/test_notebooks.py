@@ -65,10 +65,7 @@ def test_review_notebook_reads_on_its_own(name):
     assert not [cell for cell in notebook.cells if cell.cell_type == "code" and (cell.outputs or cell.execution_count)]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("data_review", marks=pytest.mark.xfail(strict=True, reason="its introduction does not say yet")),
-    *REVIEWS[1:],
-])
+@pytest.mark.parametrize("name", REVIEWS)
 def test_review_notebook_says_what_to_look_for(name):
     introduction = nbformat.read(NOTEBOOKS / f"{name}.py.ipynb", as_version=4).cells[0].source
     assert "what to look for" in introduction.lower()
