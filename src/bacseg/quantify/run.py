@@ -98,7 +98,7 @@ def quantify_inputs(
     area_cutoff = cutoff if recipe.area_cutoff is None else recipe.area_cutoff
     run = {"model": predictor.model_name, "weights": predictor.metadata.source, "recipe": recipe.name,
            "cutoff": cutoff, "area_cutoff": area_cutoff}  # fmt: skip
-    rows, quantified, writes = [], [], []
+    rows, quantified, writing = [], [], None
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer:
         upcoming = reader.submit(recipe.image, named[0][1]) if named else None
         for n, (image_id, source) in enumerate(tqdm(named, unit="image", file=sys.stderr, disable=not progress)):
@@ -113,16 +113,17 @@ def quantify_inputs(
             except ValueError as error:  # SourceError, DicomReadError, PreprocessError: an unusable image
                 skipped.append(Skipped(source.path, _reason(error, source.path), image_id))
                 continue
-            writes.append(writer.submit(_write_overlay, outputs.overlays / f"{image_id}.png", image, probabilities,
-                                        cutoff))
+            if writing is not None:
+                writing.result()  # one overlay in flight at a time; a failed write is an error, not a skipped image
+            writing = writer.submit(_write_overlay, outputs.overlays / f"{image_id}.png", image, probabilities, cutoff)
             row = {"image_id": image_id, "view": source.view, "laterality": source.laterality, "rows": image.shape[0],
                    "columns": image.shape[1], "pixel_spacing_mm": source.pixel_spacing_mm}  # fmt: skip
             if recipe.name == "authors":
                 row.update(authors_columns(metrics, cutoff, image.shape))
             rows.append({**row, **metrics, **run})
             quantified.append((image_id, source))
-        for write in writes:
-            write.result()  # an overlay that could not be written is an error, not a skipped image
+        if writing is not None:
+            writing.result()
     columns = ID_COLUMNS + (list(authors_columns({}, cutoff, (0, 0))) if recipe.name == "authors" else [])
     table = pd.DataFrame(rows, columns=columns + column_names(thresholds, physical=True) + RUN_COLUMNS)
     table.to_csv(outputs.table, index=False)
