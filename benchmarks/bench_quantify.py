@@ -9,7 +9,9 @@ overlays written while the next view is predicted, the CSV), the predictor built
   overlap, batch 16 as set for a GPU), and the same at batch 1 (the default config's CPU setting);
 - ``exam/authors``: the authors' AutoSeg.py recipe (512 px tiles at stride 480, batch 8);
 each with the tiles predicted per exam and the process's peak resident memory. Variants alternate within each
-round, so load from other processes hits them alike.
+round, so load from other processes hits them alike; a row ``tile/...`` times the network alone on one 512 px
+tile in the same rounds, and ``in_tile_times`` (exam / tile) carries the exam's cost to a quiet machine of known
+tile time (58-60 ms on these 2-core CPUs, ../shared/notes/jax-cpu-performance.md) when this one is shared.
 
     python benchmarks/bench_quantify.py [--repeats 3]
 """
@@ -43,6 +45,7 @@ from bacseg.settings import load_config  # noqa: E402
 
 SHAPE = (4096, 3328)
 PAPER_CONFIG = Path(__file__).resolve().parents[1] / "workflow" / "configs" / "paper.yaml"
+TILE = "tile/one 512 px tile through the predictor at batch 1"
 
 
 def four_view_exam(folder: Path) -> Path:
@@ -89,13 +92,19 @@ def exam_rows(repeats: int) -> list[dict]:
                                     thresholds=quantify["thresholds"])  # fmt: skip
             assert len(table.table) == 4 and not table.skipped
 
-        for what in recipes:
-            run(what)  # compile and warm up
-        rows = measure_alternating({what: lambda _, w=what: run(w) for what in recipes}, SHAPE, repeats,
-                                   views=4, weights=AUTHORS_WEIGHTS.name)  # fmt: skip
+        tile = np.full((1, 512, 512), 128, dtype=np.uint8)
+        single = Predictor(model, metadata, batch_size=1)
+        functions = {what: lambda _, w=what: run(w) for what in recipes}
+        functions[TILE] = lambda _: np.asarray(single(tile))
+        for function in functions.values():
+            function(0)  # compile and warm up
+        rows = measure_alternating(functions, SHAPE, repeats, weights=AUTHORS_WEIGHTS.name)
+        tile_s = rows[-1]["median_s"]
         for row, recipe in zip(rows, recipes.values()):
-            row.update(settings=recipe.settings, tiles_predicted=tiles_predicted(exam, recipe),
+            row.update(views=4, settings=recipe.settings, tiles_predicted=tiles_predicted(exam, recipe),
+                       in_tile_times=round(row["median_s"] / tile_s, 1),
                        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))  # fmt: skip
+        rows[-1]["size"] = "1x512x512"
     return rows
 
 
