@@ -25,8 +25,9 @@ from test_phi import MARKERS, archive, leaks  # noqa: F401 (archive is a fixture
 REAL = "real_mammograms"
 CC = "CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
 PAPER_WEIGHTS = "authors_scunet_weights/SCUNet_dice_512_512_best_nosigmoid.pt"
-# float32 JAX against float64 PyTorch: 2.2e-6 measured on this image (the released-model parity test allows 1e-4).
-MAP_TOLERANCE = 1e-5
+# float32 JAX against float64 PyTorch on this image: 2.2e-6 on one machine, 1.4e-5 on another (the CPU's XLA kernels
+# sum in a different order; the map reaches 1.3 unclipped). The released-model parity test allows the same 1e-4.
+MAP_TOLERANCE = 1e-4
 
 
 def niffler_png(dicom, png):
@@ -174,7 +175,7 @@ def test_quantify_real_mammograms_writes_one_row_and_one_overlay_per_image(refer
     assert "preprocess" in record and record["images"] == 5 and record["skipped"] == 0
 
 
-def test_bad_files_are_listed_privately_and_the_rest_still_run(reference_dir, tmp_path, capsys):
+def test_bad_files_are_listed_privately_and_the_rest_still_run(reference_dir, tmp_path, capsys, caplog):
     folder = tmp_path / "in"
     reasons = {path.name: reason for path, reason in make_bad_files(reference_dir / REAL / CC, folder).items()}
     (folder / "scan.dcm").write_text("a text file named like a DICOM file\n" * 20)
@@ -197,6 +198,8 @@ def test_bad_files_are_listed_privately_and_the_rest_still_run(reference_dir, tm
     assert skipped.set_index("reason")["image_id"].filter(like="no breast").str.startswith("img").all()
     assert f"{len(reasons)} input file(s) not quantified" in error and str(private / "skipped.csv") in error
     assert not [name for name in reasons if name in error], "file names stay out of the console"
+    assert "End of file reached" in caplog.text, "pydicom warns about the truncated file"
+    assert not [name for name in reasons if name in caplog.text], "and its warnings, on any handler, name no file"
 
 
 def test_quantify_refuses_a_private_folder_inside_the_output(reference_dir, tmp_path, capsys):

@@ -54,6 +54,15 @@ class ShareableFormatter(logging.Formatter):
         return line
 
 
+class RedactPaths(logging.Filter):
+    """Replaces paths in a logger's records (``redact_paths``), for libraries that quote the file they read:
+    pydicom warns "End of file reached ... in file <the patient's path>", on whatever handler is listening."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_paths(record.getMessage()), None
+        return True
+
+
 @contextlib.contextmanager
 def logged_job(log_path: str | Path | None) -> Iterator[logging.Logger]:
     """Send the ``bacseg`` loggers to ``log_path`` (shareable: see the module docstring) and every logger to

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -12,6 +13,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder
 
 from bacseg.io.dicom.header import MammogramHeader
+from bacseg.logs import RedactPaths
+
+# pydicom names the file in its warnings, and a file's path may name the patient.
+logging.getLogger("pydicom").addFilter(RedactPaths())
 
 
 class DicomReadError(ValueError):
