@@ -103,3 +103,27 @@ def test_sgd_steps_of_a_conv_bn_net_match_torch():
     reference.eval()
     x = batches(4, shape=(3, 4, 6, 3))[-1]
     np.testing.assert_allclose(np.asarray(ours(jnp.asarray(x))), from_torch(reference(to_torch(x))), atol=1e-4)
+
+
+class _NormThenDropout(nnx.Module):
+    def __init__(self):
+        self.norm = batch_norm(3, momentum=0.1, rngs=nnx.Rngs(0))
+        self.dropout = nnx.Dropout(0.5, rngs=nnx.Rngs(1))
+
+    def __call__(self, x):
+        return self.dropout(self.norm(self.dropout(x)))
+
+
+def test_recalibration_sets_running_statistics_to_the_batches_average_with_dropout_off():
+    """Precise BatchNorm: mean and unbiased variance averaged over the batches, as update_bn's cumulative average;
+    dropout off (else the statistics would be of dropped-out inputs); momentum kept; eval mode after."""
+    from bacseg.training.batch_norm import recalibrate_batch_norm
+
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(shift, scale, (4, 5, 5, 3)).astype(np.float32) for shift, scale in ((0, 1), (3, 2))]
+    model = _NormThenDropout()
+    recalibrate_batch_norm(model, batches)
+    flat = [batch.reshape(-1, 3) for batch in batches]
+    np.testing.assert_allclose(model.norm.mean[...], np.mean([b.mean(0) for b in flat], axis=0), rtol=1e-5)
+    np.testing.assert_allclose(model.norm.var[...], np.mean([b.var(0, ddof=1) for b in flat], axis=0), rtol=1e-5)
+    assert model.norm.momentum == pytest.approx(0.9) and model.norm.use_running_average and model.dropout.deterministic

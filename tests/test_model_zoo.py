@@ -69,6 +69,22 @@ def test_jitted_train_steps_lower_the_dice_loss(network, smooth_batch):
     assert losses[-1] < losses[0], losses
 
 
+def test_every_batch_norm_is_recalibrated(network, smooth_batch):
+    """Recalibration before validation reaches every BatchNorm of the network (one kept outside the module tree
+    would evaluate on stale averages): each running mean and variance moves to the batch's statistics."""
+    from bacseg.models.layers import BatchNorm2d
+    from bacseg.training.batch_norm import recalibrate_batch_norm
+
+    _, model = network
+    norms = [module for _, module in nnx.iter_modules(model) if isinstance(module, BatchNorm2d)]
+    before = [(norm.mean[...], norm.var[...]) for norm in norms]
+    recalibrate_batch_norm(model, [smooth_batch[0]])
+    stale = [n for n, (norm, (mean, var)) in enumerate(zip(norms, before))
+             if jnp.array_equal(norm.mean[...], mean) or jnp.array_equal(norm.var[...], var)]  # fmt: skip
+    assert not stale, f"{len(stale)} of {len(norms)} BatchNorms kept their running statistics"
+    assert all(jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(nnx.state(model, nnx.BatchStat)))
+
+
 def test_importing_the_models_does_not_import_torch():
     # Only the PyTorch port (models.scunet_torch) and reading the authors' released files need torch.
     code = "import sys, bacseg.models, bacseg.models.fused, bacseg.models.authors_weights; print('torch' in sys.modules)"

@@ -25,13 +25,15 @@ from tqdm import tqdm
 from bacseg.metrics.segmentation import batch_confusion_counts, scores_from_counts
 from bacseg.models import create_model
 from bacseg.models.checkpoint import CheckpointMetadata, save_checkpoint
+from bacseg.models.conventions import normalize
+from bacseg.training.batch_norm import recalibrate_batch_norm
 from bacseg.training.input_pipeline import PatchSet, epoch_batches, fingerprint, padded_batches, read_patch_sets
 from bacseg.training.loss import dice_loss_from_sums
 from bacseg.training.settings import TrainSettings
 from bacseg.training.state import EpochCheckpoints, claim_workdir, load_module_state, module_state
+from bacseg.training.steps import create_optimizer, evaluate_tiles, train_step_on_tiles
 
 LOG = logging.getLogger(__name__)  # the job's log file: one line per epoch (the progress bar goes to stderr)
-from bacseg.training.steps import create_optimizer, evaluate_tiles, train_step_on_tiles
 
 METRICS_COLUMNS = ["epoch", "step", "train_loss", "val_loss", "val_dice", "seconds"]
 PATCH_SCORE_COLUMNS = ["image_id", "y", "x", "tp", "fp", "tn", "fn"]
@@ -85,6 +87,12 @@ def _train_epoch(model, optimizer, train: PatchSet, config: TrainSettings, steps
     return np.asarray(jnp.stack(losses))
 
 
+def _recalibration_batches(train: PatchSet, config: TrainSettings, seed: int, epoch: int):
+    """The first ``batch_norm_batches`` batches of the epoch's shuffle, normalised, not augmented."""
+    for indices in epoch_batches(len(train), config.batch_size, config.batch_norm_batches, seed, epoch):
+        yield normalize(train.tiles[indices], config.normalization)
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
@@ -131,6 +139,7 @@ def train_and_evaluate(
             description = f"{model_name} epoch {epoch}/{config.epochs}"
             losses = _train_epoch(model, optimizer, train, config, steps_per_epoch, seed, epoch, progress["step"],
                                   description)  # fmt: skip
+            recalibrate_batch_norm(model, _recalibration_batches(train, config, seed, epoch))
             val_loss, val_dice, counts = validate(model, validation, config)
             if not (np.isfinite(losses).all() and math.isfinite(val_loss)):
                 bad_step = progress["step"] + 1 + int(np.argmax(~np.isfinite(losses)))
