@@ -1,11 +1,12 @@
-"""Paired tests against SCU-Net: scipy's t-test and Wilcoxon on correctly paired samples, Holm by hand."""
+"""Paired tests against SCU-Net: scipy's t-test and Wilcoxon on correctly paired samples, Holm as statsmodels'."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from bacseg.stats import paired_tests
+from bacseg.stats import holm, paired_tests
 
 RNG = np.random.default_rng(7)
 IDS = [f"img{i:02d}" for i in range(12)]
@@ -35,15 +36,17 @@ def test_p_values_are_scipys_on_paired_samples():
         assert row["mean_difference"] == pytest.approx(np.mean(SCORES[model] - SCORES["SCU-Net"]))
 
 
-def test_holm_by_hand_within_each_metric():
+def test_holm_within_each_metric_is_statsmodels():
     tests = paired_tests(_models())
     for _, group in tests.groupby("metric"):
-        p = group["p_ttest"].to_numpy()
-        order = np.argsort(p)
-        adjusted = np.minimum(1, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
-        expected = np.empty_like(p)
-        expected[order] = adjusted
-        np.testing.assert_allclose(group["p_ttest_holm"], expected)
+        np.testing.assert_allclose(group["p_ttest_holm"], multipletests(group["p_ttest"], method="holm")[1])
+
+
+@pytest.mark.parametrize("p_values", [[0.01, 0.04, 0.03, 0.005], [0.2, 0.2, 0.01, 0.6, 0.9], [0.5], [0.4, 0.45]])
+def test_holm_equals_statsmodels_with_ties_and_caps(p_values):
+    """Ties, a step-down that must stay monotone, and products above 1 (capped)."""
+    p_values = np.array(p_values)
+    np.testing.assert_allclose(holm(p_values), multipletests(p_values, method="holm")[1], rtol=0, atol=1e-15)
 
 
 def test_pairs_with_an_undefined_score_are_left_out():
