@@ -96,6 +96,7 @@ def test_an_epoch_is_a_seeded_shuffle_of_every_patch_in_fixed_size_batches():
     assert not np.array_equal(batches, epoch_batches(10, 4, 3, seed=7, epoch=2))
     assert not np.array_equal(batches, epoch_batches(10, 4, 3, seed=8, epoch=1))
     assert epoch_batches(3, 8, 2, seed=0, epoch=1).shape == (2, 8), "more steps than patches wrap around"
+    assert epoch_batches(10, 4, 0, seed=0, epoch=1).shape == (0, 4), "no steps (BatchNorm recalibration off)"
 
 
 def test_validation_batches_cover_each_patch_once_with_the_last_padded():
