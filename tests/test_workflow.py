@@ -5,6 +5,7 @@ results/ is never touched.
 """
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,8 @@ def test_smoke_run_trains_every_network_without_nan(smoke_run):
         assert (folder / "best" / "metadata").is_dir(), model
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["best_epoch"] in curve["epoch"].tolist(), model
+        log = (smoke_run / "logs" / "train" / f"{model}.log").read_text()
+        assert f"{model} epoch {len(curve)} of {len(curve)}: train loss" in log, "the log's epoch lines read whole"
 
 
 def test_smoke_run_scores_every_network_in_table1(smoke_run):
@@ -242,3 +245,14 @@ def test_lint_finds_nothing(tmp_path):
     result = snakemake(tmp_path, "--lint", check=False)
     findings = [line for line in (result.stdout + result.stderr).splitlines() if line.lstrip().startswith("* ")]
     assert result.returncode == 0 and not findings, result.stdout[-6000:] + result.stderr[-6000:]
+
+
+def test_the_readmes_rule_graph_is_the_workflows(tmp_path):
+    """docs/rulegraph.dot is what `snakemake --rulegraph` prints for the default config now (`make rulegraph`
+    redraws it after a change to the rules), and the committed SVG beside it draws every one of its rules."""
+    printed = snakemake(tmp_path, "--cores", "1", "--rulegraph", config=REPO / "config.yaml").stdout
+    committed = (REPO / "docs" / "rulegraph.dot").read_text()
+    assert printed == committed, "the rules changed: run `make rulegraph` and commit docs/rulegraph.*"
+    rules = re.findall(r'label = "(\w+)"', committed)
+    drawn = re.findall(r">(\w+)</text>", (REPO / "docs" / "rulegraph.svg").read_text())
+    assert "train" in rules and sorted(drawn) == sorted(rules)

@@ -63,7 +63,7 @@ def predict_images(
             seconds = time.perf_counter() - start
             path = probabilities_dir / f"{record['image_id']}.npy"
             np.save(path, probabilities.astype(np.float16))
-            LOG.info(f"{predictor.model_name} {record['image_id']} ({n + 1}/{len(records)}): {seconds:.2f} s")
+            LOG.info(f"{predictor.model_name} {record['image_id']} ({n + 1} of {len(records)}): {seconds:.2f} s")
             rows.append({
                 "image_id": record["image_id"], "split": record.get("split", ""),
                 "path": os.path.relpath(path, predictions_csv.parent), "model": predictor.model_name,

@@ -136,7 +136,7 @@ def train_and_evaluate(
             best_model, progress = checkpoints.restore(resumed_from, model, optimizer)
         for epoch in range(progress["epoch"] + 1, config.epochs + 1):
             started = time.perf_counter()
-            description = f"{model_name} epoch {epoch}/{config.epochs}"
+            description = f"{model_name} epoch {epoch} of {config.epochs}"  # "1/2" would read as a path, redacted
             losses = _train_epoch(model, optimizer, train, config, steps_per_epoch, seed, epoch, progress["step"],
                                   description)  # fmt: skip
             recalibrate_batch_norm(model, _recalibration_batches(train, config, seed, epoch))
