@@ -13,12 +13,15 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE = REPO / "workflow" / "configs" / "smoke.yaml"
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, check: bool = True, config: Path = SMOKE, env: dict[str, str] | None = None,
+              timeout: float = 2700) -> subprocess.CompletedProcess:  # fmt: skip
+    """Snakemake on the repo's Snakefile with ``config`` over config.yaml, in ``env`` (default: this process's)."""
     command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(SMOKE), *args]
+               "--configfile", str(config), *args]  # fmt: skip
+    env = os.environ if env is None else env
     # Notebook rules call jupyter-nbconvert/papermill from PATH: make this interpreter's tools findable.
-    env = {**os.environ, "PATH": os.pathsep.join([str(SNAKEMAKE.parent), os.environ.get("PATH", "")])}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1500, env=env)
+    env = {**env, "PATH": os.pathsep.join([str(SNAKEMAKE.parent), env.get("PATH", "")])}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
