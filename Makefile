@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # JAX reuses compiled programs across processes (Snakemake jobs, test sessions).
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: venv run smoke test bench lock clean
+.PHONY: venv run smoke test slurm bench rulegraph report lock clean
 
 venv: $(BIN)/.installed
 
@@ -27,11 +27,21 @@ run: venv  ## whole workflow on the synthetic default config
 smoke: venv  ## whole workflow, tiny (the CI-sized run)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CURDIR)/workflow/configs/smoke.yaml --directory results-smoke $(SNAKEMAKE_ARGS)
 
-test: venv  ## the test suite (what CI runs)
+test: venv slurm  ## the test suite (what CI runs)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+slurm:  ## Debian's slurm-wlm and munge for the SLURM test, installed with apt-get where missing (as root)
+	@tests/setup_slurm.sh
 
 bench: venv  ## speed and memory benchmarks, one JSON line each
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
+
+rulegraph: venv  ## docs/rulegraph.{dot,svg}, the README's picture of the default config's rules (needs Graphviz `dot`)
+	$(BIN)/snakemake --cores 1 --rulegraph > docs/rulegraph.dot
+	dot -Tsvg docs/rulegraph.dot > docs/rulegraph.svg
+
+report: venv  ## results/report.html: every figure and table of a finished `make run`, with captions
+	$(BIN)/snakemake --cores 1 --report results/report.html $(SNAKEMAKE_ARGS)
 
 lock: venv  ## refresh requirements.lock from the current venv
 	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock

@@ -35,7 +35,9 @@ rule table1:
         csv=report("results/tables/table1.csv", category="Tables", caption="../report/table1.rst"),
         markdown="results/tables/table1.md",
         latex="results/tables/table1.tex",
-        versus_paper="results/tables/table1_vs_paper.csv",
+        versus_paper=report(
+            "results/tables/table1_vs_paper.csv", category="Tables", caption="../report/table1_vs_paper.rst"
+        ),
         versus_paper_markdown="results/tables/table1_vs_paper.md",
     params:
         models=MODELS,
