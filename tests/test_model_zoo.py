@@ -2,7 +2,9 @@
 
 Parametrised over the registry, so a network counts as part of the zoo only once it passes these.
 Kept cheap for 13 networks on a 2-core CI machine: each network is built once; shapes come from
-tracing (no compile); only the train step compiles and runs, on a 2 x 128 x 128 batch.
+tracing (no compile); only the train step and the BatchNorm recalibration pass compile and run, and they are the
+programs the smoke run's training compiles (its batch, augmentation, normalisation and optimizer), so the persistent
+compilation cache hands them on to the smoke run's training jobs instead of compiling them twice.
 """
 
 import json
@@ -11,15 +13,32 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+import yaml
 from flax import nnx
+from snakemake.utils import update_config
 
 from bacseg.models import count_params, create_model, model_names
-from bacseg.training.steps import create_optimizer, train_step
+from bacseg.models.conventions import normalize
+from bacseg.training import TrainSettings
+from bacseg.training.steps import create_optimizer, train_step_on_tiles
+from workflow_runs import REPO, SMOKE
 
 # reference_models.json names the reference implementations; the registry uses the paper's spelling.
 REFERENCE_NAME = {"SCU-Net": "SCUNet", "U-Net": "UNet", "DeepLabV3": "DeepLabV3_mobilenetv3large_tv"}
-TRAIN_STEPS = 3
+TRAIN_STEPS = 4
+
+
+def _smoke_config() -> dict:
+    """The smoke config merged over config.yaml, as Snakemake merges them."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(SMOKE.read_text()))
+    return config
+
+
+SMOKE_CONFIG = _smoke_config()
+SMOKE_TRAIN = TrainSettings.from_mapping(SMOKE_CONFIG["train"])
 
 
 @pytest.fixture(scope="module", params=model_names())
@@ -36,13 +55,15 @@ def reference_counts(reference_dir):
 
 @pytest.fixture(scope="module")
 def smooth_batch():
-    """Two 128x128 images of a smooth random field (+ noise), foreground where the field is high.
+    """A training batch of the smoke run's shape: 8-bit tiles of a smooth random field (+ noise), and boolean masks,
+    foreground where the field is high.
 
     Smooth, so that every network, down to DeepLabV3's output stride 16, can fit it within a few steps.
     """
-    field = jax.image.resize(jax.random.uniform(jax.random.key(0), (2, 8, 8, 1)), (2, 128, 128, 1), "linear")
-    images = jnp.repeat(field, 3, axis=-1) + 0.1 * jax.random.normal(jax.random.key(1), (2, 128, 128, 3))
-    return images, (field > 0.6).astype(jnp.float32)
+    batch, side = SMOKE_TRAIN.batch_size, SMOKE_CONFIG["patches"]["size"]
+    field = jax.image.resize(jax.random.uniform(jax.random.key(0), (batch, 8, 8)), (batch, side, side), "linear")
+    tiles = 60 + 150 * field + 10 * jax.random.normal(jax.random.key(1), field.shape)
+    return np.asarray(jnp.clip(tiles, 0, 255)).astype(np.uint8), np.asarray(field > 0.6)
 
 
 def test_parameter_count_equals_the_reference(network, reference_counts):
@@ -58,14 +79,15 @@ def test_maps_a_patch_to_one_channel(network, side):
     assert output.shape == (1, side, side, 1)
 
 
-def test_jitted_train_steps_lower_the_dice_loss(network, smooth_batch):
+def test_the_smoke_runs_train_step_lowers_the_dice_loss(network, smooth_batch):
+    """The jitted, augmenting train step, with the smoke config's settings, lowers the Dice loss of one batch."""
     _, model = network
-    images, masks = smooth_batch
-    optimizer = create_optimizer(model, learning_rate=1e-3)
-    losses = [
-        float(train_step(model, optimizer, images, masks, output_activation="sigmoid")) for _ in range(TRAIN_STEPS)
-    ]
-    assert all(map(jnp.isfinite, losses)), losses
+    optimizer = create_optimizer(model, learning_rate=SMOKE_TRAIN.learning_rate, weight_decay=SMOKE_TRAIN.weight_decay)
+    step = dict(augment=SMOKE_TRAIN.augment, normalization=SMOKE_TRAIN.normalization,
+                output_activation=SMOKE_TRAIN.output_activation)  # fmt: skip
+    losses = [float(train_step_on_tiles(model, optimizer, *smooth_batch, jax.random.key(0), n, **step))
+              for n in range(TRAIN_STEPS)]  # fmt: skip
+    assert all(map(np.isfinite, losses)), losses
     assert losses[-1] < losses[0], losses
 
 
@@ -78,7 +100,7 @@ def test_every_batch_norm_is_recalibrated(network, smooth_batch):
     _, model = network
     norms = [module for _, module in nnx.iter_modules(model) if isinstance(module, BatchNorm2d)]
     before = [(norm.mean[...], norm.var[...]) for norm in norms]
-    recalibrate_batch_norm(model, [smooth_batch[0]])
+    recalibrate_batch_norm(model, [normalize(smooth_batch[0], SMOKE_TRAIN.normalization)])
     stale = [n for n, (norm, (mean, var)) in enumerate(zip(norms, before))
              if jnp.array_equal(norm.mean[...], mean) or jnp.array_equal(norm.var[...], var)]  # fmt: skip
     assert not stale, f"{len(stale)} of {len(norms)} BatchNorms kept their running statistics"
