@@ -15,29 +15,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import yaml
 from flax import nnx
-from snakemake.utils import update_config
 
 from bacseg.models import count_params, create_model, model_names
 from bacseg.models.conventions import normalize
 from bacseg.training import TrainSettings
 from bacseg.training.steps import create_optimizer, train_step_on_tiles
-from workflow_runs import REPO, SMOKE
+from workflow_runs import merged_config
 
 # reference_models.json names the reference implementations; the registry uses the paper's spelling.
 REFERENCE_NAME = {"SCU-Net": "SCUNet", "U-Net": "UNet", "DeepLabV3": "DeepLabV3_mobilenetv3large_tv"}
 TRAIN_STEPS = 3
 
 
-def _smoke_config() -> dict:
-    """The smoke config merged over config.yaml, as Snakemake merges them."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    update_config(config, yaml.safe_load(SMOKE.read_text()))
-    return config
-
-
-SMOKE_CONFIG = _smoke_config()
+SMOKE_CONFIG = merged_config()
 SMOKE_TRAIN = TrainSettings.from_mapping(SMOKE_CONFIG["train"])
 
 

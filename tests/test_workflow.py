@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_runs import REPO, SMOKE, snakemake
+from workflow_runs import REPO, SMOKE, merged_config, snakemake
 
 
 def test_dry_run_lists_the_data_stages(tmp_path):
@@ -264,14 +264,13 @@ def test_smoke_run_records_its_config_and_versions(smoke_run):
 def test_alternative_configs_validate(name):
     """Each shipped config, merged over config.yaml as Snakemake merges it, satisfies the schema and fills the
     training and prediction settings; the epoch-scheduled ones do not inherit config.yaml's steps per epoch."""
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import validate
 
     from bacseg.inference.settings import settings_from_config
     from bacseg.settings import schema_path
     from bacseg.training import TrainSettings
 
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "workflow" / "configs" / f"{name}.yaml").read_text()))
+    config = merged_config(REPO / "workflow" / "configs" / f"{name}.yaml")
     validate(config, str(schema_path()))
     assert config["patches"]["size"] % 32 == 0
     train = TrainSettings.from_mapping(config["train"])

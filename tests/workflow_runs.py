@@ -7,10 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 SMOKE = REPO / "workflow" / "configs" / "smoke.yaml"
+
+
+def merged_config(config: Path = SMOKE) -> dict:
+    """``config`` merged over config.yaml, as Snakemake merges a --configfile."""
+    from snakemake.utils import update_config
+
+    merged = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(merged, yaml.safe_load(config.read_text()))
+    return merged
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, config: Path = SMOKE, env: dict[str, str] | None = None,

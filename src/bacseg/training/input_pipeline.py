@@ -113,7 +113,7 @@ def epoch_batches(n: int, batch_size: int, steps: int, seed: int, epoch: int) ->
     """(steps, batch_size) patch indices of one epoch: shuffles drawn from (seed, epoch), one after another."""
     rng = np.random.default_rng([seed, epoch])
     needed = steps * batch_size
-    order = np.concatenate([rng.permutation(n) for _ in range(-(-needed // n))] or [np.empty(0, np.int64)])
+    order = np.concatenate([rng.permutation(n) for _ in range(max(1, -(-needed // n)))])  # 0 steps: none
     return order[:needed].reshape(steps, batch_size)
 
 
