@@ -1,0 +1,132 @@
+"""Where each distractor of one synthetic image lies: the generator's own structures, re-derived read-only.
+
+A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands,
+uncalcified vessels, skin line, pectoral edge and burned-in label are. They are recomputed here from the
+generator's public pieces, drawn from the same random streams as ``cohorts._synthesize_and_write`` draws them
+(the breast from the breast stream, the view geometry first from the image stream), so nothing in
+``bacseg.synthetic`` changes. ``check_scene`` compares the re-derived breast outline with the written image
+and fails loudly when the generator's streams have moved on.
+
+Each map marks the pixels within a reach of its structure: the structure's own half-width (a vessel's radius,
+two Gaussian widths of a strand) plus ``margin_mm``, about half the band the judge marks along a calcified
+vessel on real FFDM (1.6-1.8 mm).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bacseg.io.mdai import rasterize_polylines
+from bacseg.synthetic.anatomy import Breast, draw_breast
+from bacseg.synthetic.cohorts import _BREAST, _IMAGE, TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE, ImagePlan
+from bacseg.synthetic.geometry import ViewGeometry, breast_maps, draw_view_geometry
+from bacseg.synthetic.identifiers import COHORT_INDEX, rng_for
+from bacseg.synthetic.mammogram import LABEL_LEVEL, SKIN_MM
+from bacseg.synthetic.vessels import runs
+
+SCENE_MAPS = ("label", "bac", "lookalike", "pectoral_edge", "skin_edge", "vessel", "strand")
+_BAND_ROWS = 512
+
+
+class SceneMismatch(ValueError):
+    """The re-derived scene does not match the written image (the generator changed how it draws)."""
+
+
+def image_scene(plan: ImagePlan, seed: int, shape: tuple[int, int], spacing_mm: float) -> tuple[Breast, ViewGeometry]:
+    """The breast and view geometry ``plan``'s image was drawn with (left-breast orientation)."""
+    key = COHORT_INDEX[plan.cohort]
+    breast_rng = rng_for(seed, key, plan.subject, _BREAST, "LR".index(plan.laterality))
+    breast = draw_breast(breast_rng, plan.lookalike_probability, plan.density_class)
+    image_rng = rng_for(seed, key, plan.subject, _IMAGE, plan.exam, plan.view_index)
+    geometry = draw_view_geometry(image_rng, plan.view, shape, spacing_mm, breast.size_mm, plan.magnification,
+                                  plan.chest_wall_offset)  # fmt: skip
+    return breast, geometry
+
+
+def scene_maps(
+    plan: ImagePlan, seed: int, stored: np.ndarray, bits_stored: int, spacing_mm: float, truth_values: np.ndarray,
+    label: np.ndarray, margin_mm: float,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Boolean maps (SCENE_MAPS, the image's orientation) of one synthetic image.
+
+    ``stored``: its MONOCHROME2 values (``read_pixels(voi="none")``); ``truth_values``: its truth-mask PNG;
+    ``label``: the BAC label mask the judge is scored against (``bac`` is near it or near the exact BAC)."""
+    shape = stored.shape
+    breast, geometry = image_scene(plan, seed, shape, spacing_mm)
+    mirror = plan.laterality == "R"
+    foreground, skin, pectoral = _outline_maps(geometry, mirror)
+    label_pixels = check_scene(stored, bits_stored, foreground)
+    margin_px = margin_mm / spacing_mm
+    px_per_mm = geometry.px_per_mm()
+    calcified = breast.calcified(plan.burden)
+    vessels = [(points[start:stop], vessel.radius_mm[start:stop].max() * px_per_mm)
+               for vessel, points, flags in zip(breast.vessels, (geometry.to_image(v.disc_points) for v in breast.vessels),
+                                                calcified)
+               for start, stop in runs(~flags) if stop - start >= 2]  # fmt: skip
+    strands = [(geometry.to_image(strand.disc_points), 2 * strand.sigma_mm * px_per_mm) for strand in breast.strands]
+    return {
+        "label": _near(label_pixels, margin_px),
+        "bac": _near(label | (truth_values == TRUTH_MASK_BAC), margin_px),
+        "lookalike": _near(truth_values == TRUTH_MASK_LOOKALIKE, margin_px),
+        "pectoral_edge": _near(pectoral & ~cv2.erode(pectoral.view(np.uint8), np.ones((3, 3), np.uint8),
+                                                     borderType=cv2.BORDER_REPLICATE).view(bool), margin_px),
+        "skin_edge": _near(skin, margin_px),
+        "vessel": _near_polylines(shape, vessels, margin_px, mirror),
+        "strand": _near_polylines(shape, strands, margin_px, mirror),
+    }
+
+
+def check_scene(stored: np.ndarray, bits_stored: int, foreground: np.ndarray) -> np.ndarray:
+    """The burned-in label's pixels (non-zero outside the breast); raises SceneMismatch unless the re-derived
+    ``foreground`` is exactly the written image's: every breast pixel non-zero, and outside it only zeros and
+    the label's one grey level."""
+    label_value = round(LABEL_LEVEL * (2**bits_stored - 1))
+    outside = (stored != 0) & ~foreground
+    holes = int(np.count_nonzero(foreground & (stored == 0)))
+    strays = int(np.count_nonzero(outside & (stored != label_value)))
+    if holes or strays:
+        raise SceneMismatch(f"the re-derived breast outline does not match the image ({holes} breast pixels are 0, "
+                            f"{strays} pixels outside it are not the label): the generator's streams changed, update "
+                            "bacseg.realism.scene")  # fmt: skip
+    return outside
+
+
+def _outline_maps(geometry: ViewGeometry, mirror: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Foreground, the skin band (within the generator's SKIN_MM of the outline) and the pectoral muscle."""
+    rows, columns = geometry.shape
+    maps = {name: np.empty(geometry.shape, dtype=bool) for name in ("foreground", "skin", "pectoral")}
+    x = np.arange(columns, dtype=np.float32)[None, :]
+    for top in range(0, rows, _BAND_ROWS):
+        band = slice(top, min(top + _BAND_ROWS, rows))
+        view = breast_maps(geometry, x, np.arange(band.start, band.stop, dtype=np.float32)[:, None])
+        maps["foreground"][band] = view.foreground
+        maps["skin"][band] = view.breast & (view.skin_depth_mm < SKIN_MM)
+        maps["pectoral"][band] = view.pectoral
+    if mirror:
+        maps = {name: np.ascontiguousarray(mask[:, ::-1]) for name, mask in maps.items()}
+    return maps["foreground"], maps["skin"], maps["pectoral"]
+
+
+def _near(mask: np.ndarray, reach_px: float) -> np.ndarray:
+    """Pixels within ``reach_px`` (Euclidean) of ``mask``."""
+    if not mask.any():
+        return np.zeros(mask.shape, dtype=bool)
+    distance = cv2.distanceTransform(np.where(mask, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distance <= reach_px
+
+
+def _near_polylines(shape, lines: list[tuple[np.ndarray, float]], margin_px: float, mirror: bool) -> np.ndarray:
+    """Pixels within each (x, y) polyline's own reach (half-width in pixels) plus ``margin_px``, drawn box by box."""
+    near = np.zeros(shape, dtype=bool)
+    for points, half_width in lines:
+        if mirror:
+            points = np.column_stack([shape[1] - 1 - points[:, 0], points[:, 1]])
+        reach = half_width + margin_px
+        low = np.maximum(np.floor(points.min(axis=0) - reach).astype(int), 0)
+        high = np.minimum(np.ceil(points.max(axis=0) + reach).astype(int) + 1, (shape[1], shape[0]))
+        if np.any(high <= low):
+            continue  # wholly outside the image
+        box = (slice(low[1], high[1]), slice(low[0], high[0]))
+        near[box] |= _near(rasterize_polylines([points - low], (high[1] - low[1], high[0] - low[0])), reach)
+    return near
