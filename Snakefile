@@ -37,6 +37,7 @@ include: "workflow/rules/predict.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/quantify.smk"
 include: "workflow/rules/review.smk"
+include: "workflow/rules/realism.smk"
 include: "workflow/rules/manuscript.smk"
 
 
@@ -49,5 +50,6 @@ rule all:
         rules.evaluation_stage.input,
         rules.quantification_stage.input,
         rules.review_stage.input,
+        rules.realism.output,
         "results/provenance.json",
         rules.manuscript.output,

@@ -260,7 +260,7 @@ def test_smoke_run_records_its_config_and_versions(smoke_run):
     assert provenance["packages"]["jax"] and provenance["packages"]["snakemake"]
 
 
-@pytest.mark.parametrize("name", ["smoke", "paper", "real_data", "authors_training"])
+@pytest.mark.parametrize("name", ["smoke", "paper", "real_data", "authors_training", "realism"])
 def test_alternative_configs_validate(name):
     """Each shipped config, merged over config.yaml as Snakemake merges it, satisfies the schema and fills the
     training and prediction settings; the epoch-scheduled ones do not inherit config.yaml's steps per epoch."""

@@ -122,6 +122,26 @@ def _quantify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _realism(args: argparse.Namespace) -> None:
+    from bacseg.runtime import configure_jax
+
+    configure_jax()
+    from bacseg.realism.benchmark import run_realism
+    from bacseg.realism.real import in_checkout
+    from bacseg.settings import load_config
+
+    config = load_config(args.config)
+    overrides = {"n_subjects": args.subjects, "scale": args.scale, "seed": args.seed}
+    config["realism"].update({key: value for key, value in overrides.items() if value is not None})
+    folder = config["realism"]["real_mammograms"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = {"json": args.out / "realism.json", "figure": args.out / "realism.png"}
+    result = run_realism(config, weights=args.weights, reference_dir=in_checkout(folder) if folder else None,
+                         json_path=written["json"], figure_path=written["figure"], workers=args.workers)  # fmt: skip
+    print(json.dumps({"pooled": result["pooled"], "beta_median": result["beta"]["median"],
+                      **{key: str(path) for key, path in written.items()}}, indent=2))  # fmt: skip
+
+
 def _first_set(*values):
     return next(value for value in values if value is not None)
 
@@ -224,6 +244,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "quantify and ingest (id_scheme, salt) sections")
     quantify.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     quantify.set_defaults(run=_quantify)
+
+    realism = commands.add_parser(
+        "realism", help="the authors' SCU-Net as the judge of a paper-scale synthetic cohort A: Dice, recall, "
+        "precision, false positives by cause, beta (realism.json) and real-vs-synthetic crops (realism.png)"
+    )
+    realism.add_argument("--out", type=Path, required=True, help="output folder: realism.json, realism.png")
+    realism.add_argument("--weights", default="authors",
+                         help="the judge: 'authors' (default, the shipped paper checkpoint) or an authors' .pt file")
+    realism.add_argument("--subjects", type=int, help="subjects of the judge's cohort (default: the config's "
+                         "realism.n_subjects)")
+    realism.add_argument("--scale", type=float, help="its image scale (default: the config's realism.scale, 1.0)")
+    realism.add_argument("--seed", type=int, help="its seed (default: the config's realism.seed, 11)")
+    realism.add_argument("--workers", type=int, default=1, help="processes synthesising the cohort (same bytes)")
+    realism.add_argument("--config", type=Path, help="workflow config file: its realism, synthetic.A, preprocess "
+                         "(config.yaml: labels 2 mm wide), predict and ingest sections")
+    realism.set_defaults(run=_realism)
 
     evaluate = commands.add_parser(
         "evaluate", help="score probability maps or masks (.npy/.png) against truth masks (.png): Table 1's row as JSON"
