@@ -3,15 +3,17 @@
 from bacseg.logs import logged_job
 from bacseg.runtime import configure_jax
 
-with logged_job(snakemake.log[0]):
-    configure_jax()
-    from bacseg.realism.benchmark import run_realism
+# Guarded: the synthesis workers (forkserver) re-import this file and must not rerun the job.
+if __name__ == "__main__":
+    with logged_job(snakemake.log[0]):
+        configure_jax()
+        from bacseg.realism.benchmark import run_realism
 
-    run_realism(
-        snakemake.params.config,
-        weights=snakemake.input.judge,
-        reference_dir=snakemake.params.real_mammograms,
-        json_path=snakemake.output.json,
-        figure_path=snakemake.output.png,
-        workers=snakemake.threads,
-    )
+        run_realism(
+            snakemake.params.config,
+            weights=snakemake.input.judge,
+            reference_dir=snakemake.params.real_mammograms,
+            json_path=snakemake.output.json,
+            figure_path=snakemake.output.png,
+            workers=snakemake.threads,
+        )
