@@ -78,7 +78,8 @@ def judge_synthetic(outputs: CohortOutputs, config: Mapping, judge: Judge) -> tu
     by cause), and the figure's crops of the first images with BAC."""
     realism, seed = config["realism"], config["realism"]["seed"]
     truth = pd.read_csv(outputs.truth, keep_default_na=False)
-    plans = {plan.sop_uid: plan for plan in plan_cohort("A", CohortConfig.from_dict("A", judge_cohort_config(config)), seed)}
+    settings = CohortConfig.from_dict("A", judge_cohort_config(config))
+    plans = {plan.sop_uid: plan for plan in plan_cohort("A", settings, seed)}
     polylines = read_export(outputs.annotations, tuple(config["ingest"]["bac_labels"]))
     side_px = round(realism["crop_mm"] / (PAPER_SPACING_MM / realism["scale"]))
     records, crops = [], []
@@ -92,8 +93,8 @@ def judge_synthetic(outputs: CohortOutputs, config: Mapping, judge: Judge) -> tu
         if row["has_bac"]:
             start = time.perf_counter()
             image, probabilities = judge.read_file(path)
-            label = annotation_mask([np.asarray(line) for line in portable_polylines(polylines.get(plan.sop_uid, []))],
-                                    stored.shape, judge.params, judge.params.size_scale(header.pixel_spacing_mm))  # fmt: skip
+            lines = [np.asarray(line) for line in portable_polylines(polylines.get(plan.sop_uid, []))]  # as ingest
+            label = annotation_mask(lines, stored.shape, judge.params, judge.params.size_scale(header.pixel_spacing_mm))
             predicted = binarise(probabilities, realism["cutoff"])
             truth_values = np.asarray(Image.open(outputs.truth.parent / row["truth_mask_path"]))
             maps = scene_maps(plan, seed, stored, header.bits_stored, header.pixel_spacing_mm, truth_values, label,

@@ -37,7 +37,7 @@ def real_images(reference_dir: Path | str | None, package_views: list[str], spac
     if reference_dir is not None:
         reference_dir = Path(reference_dir)
         if not reference_dir.is_dir():
-            raise FileNotFoundError(f"{reference_dir}: no folder of real reference mammograms (realism.real_mammograms)")
+            raise FileNotFoundError(f"{reference_dir}: no such folder of real mammograms (realism.real_mammograms)")
         for number, path in enumerate(sorted(reference_dir.glob("*.dcm")), 1):
             images.append(RealImage(f"reference {number} {_view(path)}", path, spacing_mm * _downsampling(path)))
     if package_views:

@@ -25,7 +25,6 @@ from bacseg.synthetic.identifiers import COHORT_INDEX, rng_for
 from bacseg.synthetic.mammogram import LABEL_LEVEL, SKIN_MM
 from bacseg.synthetic.vessels import runs
 
-SCENE_MAPS = ("label", "bac", "lookalike", "pectoral_edge", "skin_edge", "vessel", "strand")
 _BAND_ROWS = 512
 
 
@@ -48,7 +47,7 @@ def scene_maps(
     plan: ImagePlan, seed: int, stored: np.ndarray, bits_stored: int, spacing_mm: float, truth_values: np.ndarray,
     label: np.ndarray, margin_mm: float,
 ) -> dict[str, np.ndarray]:  # fmt: skip
-    """Boolean maps (SCENE_MAPS, the image's orientation) of one synthetic image.
+    """Boolean maps of one synthetic image in its orientation, one per cause of ``causes.CAUSES`` but "other".
 
     ``stored``: its MONOCHROME2 values (``read_pixels(voi="none")``); ``truth_values``: its truth-mask PNG;
     ``label``: the BAC label mask the judge is scored against (``bac`` is near it or near the exact BAC)."""
@@ -58,23 +57,29 @@ def scene_maps(
     foreground, skin, pectoral = _outline_maps(geometry, mirror)
     label_pixels = check_scene(stored, bits_stored, foreground)
     margin_px = margin_mm / spacing_mm
-    px_per_mm = geometry.px_per_mm()
-    calcified = breast.calcified(plan.burden)
-    vessels = [(points[start:stop], vessel.radius_mm[start:stop].max() * px_per_mm)
-               for vessel, points, flags in zip(breast.vessels, (geometry.to_image(v.disc_points) for v in breast.vessels),
-                                                calcified)
-               for start, stop in runs(~flags) if stop - start >= 2]  # fmt: skip
-    strands = [(geometry.to_image(strand.disc_points), 2 * strand.sigma_mm * px_per_mm) for strand in breast.strands]
+    vessels = _uncalcified_stretches(breast, geometry, plan.burden)
+    strands = [(geometry.to_image(strand.disc_points), 2 * strand.sigma_mm * geometry.px_per_mm())
+               for strand in breast.strands]  # fmt: skip
     return {
         "label": _near(label_pixels, margin_px),
         "bac": _near(label | (truth_values == TRUTH_MASK_BAC), margin_px),
         "lookalike": _near(truth_values == TRUTH_MASK_LOOKALIKE, margin_px),
-        "pectoral_edge": _near(pectoral & ~cv2.erode(pectoral.view(np.uint8), np.ones((3, 3), np.uint8),
-                                                     borderType=cv2.BORDER_REPLICATE).view(bool), margin_px),
+        "pectoral_edge": _near(_inner_edge(pectoral), margin_px),
         "skin_edge": _near(skin, margin_px),
         "vessel": _near_polylines(shape, vessels, margin_px, mirror),
         "strand": _near_polylines(shape, strands, margin_px, mirror),
     }
+
+
+def _uncalcified_stretches(breast: Breast, geometry: ViewGeometry, burden: float) -> list[tuple[np.ndarray, float]]:
+    """Each vessel's uncalcified stretches in image (x, y), with the vessel's largest radius there in pixels."""
+    stretches = []
+    for vessel, flags in zip(breast.vessels, breast.calcified(burden)):
+        points = geometry.to_image(vessel.disc_points)
+        for start, stop in runs(~flags):
+            if stop - start >= 2:
+                stretches.append((points[start:stop], vessel.radius_mm[start:stop].max() * geometry.px_per_mm()))
+    return stretches
 
 
 def check_scene(stored: np.ndarray, bits_stored: int, foreground: np.ndarray) -> np.ndarray:
@@ -106,6 +111,12 @@ def _outline_maps(geometry: ViewGeometry, mirror: bool) -> tuple[np.ndarray, np.
     if mirror:
         maps = {name: np.ascontiguousarray(mask[:, ::-1]) for name, mask in maps.items()}
     return maps["foreground"], maps["skin"], maps["pectoral"]
+
+
+def _inner_edge(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` next to a pixel outside it; the image border is no edge."""
+    eroded = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return mask & (eroded == 0)
 
 
 def _near(mask: np.ndarray, reach_px: float) -> np.ndarray:
