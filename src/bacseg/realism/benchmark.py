@@ -163,13 +163,13 @@ def realism_record(config: Mapping, judge: Judge, images: list[dict], real: list
 
 
 def _finite(value):
-    """NaN (an undefined score) as JSON null."""
+    """NaN (an undefined score) as JSON null, floats to 6 decimals (readable, and well within what is measured)."""
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite(item) for item in value]
     if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
+        return None if math.isnan(value) else round(float(value), 6)
     if isinstance(value, np.integer):
         return int(value)
     return value
