@@ -127,3 +127,30 @@ def test_recalibration_sets_running_statistics_to_the_batches_average_with_dropo
     np.testing.assert_allclose(model.norm.mean[...], np.mean([b.mean(0) for b in flat], axis=0), rtol=1e-5)
     np.testing.assert_allclose(model.norm.var[...], np.mean([b.var(0, ddof=1) for b in flat], axis=0), rtol=1e-5)
     assert model.norm.momentum == pytest.approx(0.9) and model.norm.use_running_average and model.dropout.deterministic
+
+
+class _FastThenSlowNorm(nnx.Module):
+    def __init__(self):
+        self.fast = batch_norm(3, momentum=0.1, rngs=nnx.Rngs(0))
+        self.slow = batch_norm(3, momentum=0.01, rngs=nnx.Rngs(0))
+
+    def __call__(self, x):
+        return self.slow(self.fast(x))
+
+
+def test_recalibrating_the_lagging_norms_leaves_those_at_pytorchs_default_momentum_exactly_as_they_were():
+    from bacseg.training.batch_norm import recalibrate_batch_norm
+
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3, 2, (4, 5, 5, 3)).astype(np.float32) for _ in range(2)]
+    model = _FastThenSlowNorm()
+    model.fast.mean[...], model.fast.var[...] = jnp.full(3, 0.25), jnp.full(3, 4.0)
+    recalibrate_batch_norm(model, batches, which="lagging")
+    np.testing.assert_array_equal(model.fast.mean[...], np.full(3, 0.25, np.float32))
+    np.testing.assert_array_equal(model.fast.var[...], np.full(3, 4.0, np.float32))
+    # The slow norm sees the fast one's output on batch statistics: zero mean, unit (biased) variance per batch.
+    np.testing.assert_allclose(model.slow.mean[...], 0, atol=1e-5)
+    np.testing.assert_allclose(model.slow.var[...], 100 / 99, rtol=1e-3)
+    assert (model.fast.momentum, model.slow.momentum) == (pytest.approx(0.9), pytest.approx(0.99))
+    with pytest.raises(ValueError, match="'some'"):
+        recalibrate_batch_norm(model, batches, which="some")

@@ -83,19 +83,26 @@ def test_the_smoke_runs_train_step_lowers_the_dice_loss(network, smooth_batch):
     assert losses[-1] < losses[0], losses
 
 
-def test_every_batch_norm_is_recalibrated(network, smooth_batch):
-    """Recalibration before validation reaches every BatchNorm of the network (one kept outside the module tree
-    would evaluate on stale averages): each running mean and variance moves to the batch's statistics."""
-    from bacseg.models.layers import BatchNorm2d
-    from bacseg.training.batch_norm import recalibrate_batch_norm
+def test_batch_norm_recalibration_reaches_every_lagging_norm_and_keeps_the_others(network, smooth_batch):
+    """Recalibration before validation (the smoke run's: its batch shape, its choice of norms) reaches every lagging
+    BatchNorm (one kept outside the module tree would evaluate on stale averages): each running mean and variance
+    moves to the batch's statistics, while the norms at PyTorch's default momentum keep theirs exactly. Only
+    DeepLabV3 has lagging norms (torchvision MobileNetV3's momentum 0.01)."""
+    from bacseg.training.batch_norm import RECALIBRATED, recalibrate_batch_norm
 
-    _, model = network
-    norms = [module for _, module in nnx.iter_modules(model) if isinstance(module, BatchNorm2d)]
+    name, model = network
+    which = SMOKE_TRAIN.batch_norm_recalibrate
+    norms = [module for _, module in nnx.iter_modules(model) if isinstance(module, nnx.BatchNorm)]
     before = [(norm.mean[...], norm.var[...]) for norm in norms]
-    recalibrate_batch_norm(model, [normalize(smooth_batch[0], SMOKE_TRAIN.normalization)])
-    stale = [n for n, (norm, (mean, var)) in enumerate(zip(norms, before))
-             if jnp.array_equal(norm.mean[...], mean) or jnp.array_equal(norm.var[...], var)]  # fmt: skip
-    assert not stale, f"{len(stale)} of {len(norms)} BatchNorms kept their running statistics"
+    recalibrate_batch_norm(model, [normalize(smooth_batch[0], SMOKE_TRAIN.normalization)], which=which)
+    kept = [(jnp.array_equal(norm.mean[...], mean), jnp.array_equal(norm.var[...], var))
+            for norm, (mean, var) in zip(norms, before)]  # fmt: skip
+    lagging = [RECALIBRATED[which](norm) for norm in norms]
+    stale = [n for n, (chosen, (mean, var)) in enumerate(zip(lagging, kept)) if chosen and (mean or var)]
+    touched = [n for n, (chosen, (mean, var)) in enumerate(zip(lagging, kept)) if not chosen and not (mean and var)]
+    assert not stale, f"{len(stale)} of {sum(lagging)} lagging BatchNorms kept their running statistics"
+    assert not touched, f"{len(touched)} BatchNorms at PyTorch's default momentum were recalibrated"
+    assert (sum(lagging) > 0) == (name == "DeepLabV3"), sum(lagging)
     assert all(jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(nnx.state(model, nnx.BatchStat)))
 
 

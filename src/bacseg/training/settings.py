@@ -26,6 +26,7 @@ class TrainSettings:
     steps_per_epoch: int | None  # None: one pass over the training patches (the last batch wraps around)
     validation_batch_size: int
     batch_norm_batches: int  # training batches whose statistics replace BatchNorm's running averages (0: kept)
+    batch_norm_recalibrate: str  # "lagging" (slower than PyTorch's default momentum) | "all"
     empty: str  # metrics' rule for a patch whose truth and prediction are both empty: "nan" | "zero"
 
     def __post_init__(self):

@@ -139,7 +139,8 @@ def train_and_evaluate(
             description = f"{model_name} epoch {epoch} of {config.epochs}"  # "1/2" would read as a path, redacted
             losses = _train_epoch(model, optimizer, train, config, steps_per_epoch, seed, epoch, progress["step"],
                                   description)  # fmt: skip
-            recalibrate_batch_norm(model, _recalibration_batches(train, config, seed, epoch))
+            recalibrate_batch_norm(model, _recalibration_batches(train, config, seed, epoch),
+                                   which=config.batch_norm_recalibrate)
             val_loss, val_dice, counts = validate(model, validation, config)
             if not (np.isfinite(losses).all() and math.isfinite(val_loss)):
                 bad_step = progress["step"] + 1 + int(np.argmax(~np.isfinite(losses)))
