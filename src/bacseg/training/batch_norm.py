@@ -42,22 +42,23 @@ def recalibrate_batch_norm(model: nnx.Module, batches: Iterable[jax.Array], whic
     if which not in RECALIBRATED:
         raise ValueError(f"which BatchNorms to recalibrate: {which!r}, expected one of {sorted(RECALIBRATED)}")
     norms = [module for _, module in nnx.iter_modules(model) if isinstance(module, nnx.BatchNorm)]
-    chosen = [RECALIBRATED[which](norm) for norm in norms]
+    recalibrated = [norm for norm in norms if RECALIBRATED[which](norm)]
     decays = [norm.momentum for norm in norms]
     statistics = []
     model.set_attributes(use_running_average=False, deterministic=True, raise_if_not_found=False)
     try:
-        for norm, recalibrated in zip(norms, chosen):
-            # Flax's decay: 0 leaves a pass's batch statistics, 1 the running averages as they were.
-            norm.momentum = 0.0 if recalibrated else 1.0
+        # Flax's decay: 1 keeps the running averages as they were, 0 leaves a pass's batch statistics.
+        for norm in norms:
+            norm.momentum = 1.0
+        for norm in recalibrated:
+            norm.momentum = 0.0
         for images in batches:
             _batch_statistics_pass(model, jnp.asarray(images))
-            statistics.append([(norm.mean[...], norm.var[...]) for norm, c in zip(norms, chosen) if c])
+            statistics.append([(norm.mean[...], norm.var[...]) for norm in recalibrated])
     finally:
         for norm, decay in zip(norms, decays):
             norm.momentum = decay
         model.eval()
-    recalibrated = [norm for norm, c in zip(norms, chosen) if c] if statistics else []
-    for n, norm in enumerate(recalibrated):
+    for n, norm in enumerate(recalibrated if statistics else []):
         norm.mean[...] = sum(batch[n][0] for batch in statistics) / len(statistics)
         norm.var[...] = sum(batch[n][1] for batch in statistics) / len(statistics)
