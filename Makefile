@@ -47,6 +47,6 @@ lock: venv  ## refresh requirements.lock from the current venv
 	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
 
 # private/ is the default data.private_dir: the PRIVATE tables (image ID -> original DICOM file, skipped files),
-# which may name patients; a data.private_dir set elsewhere is not touched.
+# which may name patients, and the synthetic archive; a data.private_dir set elsewhere is not touched.
 clean:
 	rm -rf results results-smoke private .snakemake .jax_cache

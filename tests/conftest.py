@@ -28,3 +28,28 @@ def smoke_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("smoke")
     snakemake(workdir, "--cores", "2", "all")
     return workdir / "results"
+
+
+# The slow checks, marked and counted: every test on a whole-DAG run is `slow` (so `-m "not slow"` is the quick
+# suite), and the end of each session says how many slow tests ran and how long they took, setup (where the shared
+# DAG runs happen) included.
+WHOLE_DAG_RUNS = {"smoke_run", "slurm_run"}
+_seconds = {"slow": [0, 0.0], "other": [0, 0.0]}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if WHOLE_DAG_RUNS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report):
+    kind = "slow" if "slow" in report.keywords else "other"
+    _seconds[kind][1] += report.duration
+    _seconds[kind][0] += report.when == "call"
+
+
+def pytest_terminal_summary(terminalreporter):
+    (slow, slow_s), (other, other_s) = _seconds["slow"], _seconds["other"]
+    terminalreporter.write_sep("=", "slow checks")
+    terminalreporter.write_line(f"{slow} slow tests took {slow_s:.0f} s; the other {other} tests {other_s:.0f} s")

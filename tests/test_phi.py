@@ -19,6 +19,7 @@ import yaml
 from bacseg.cli import main
 from bacseg.io.mdai import AnnotatedImage, write_export
 from dicom_fixtures import save_variant
+from planted_phi import leaks
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -59,19 +60,9 @@ def archive(reference_dir, tmp_path_factory) -> tuple[Path, Path]:
     return root, export
 
 
-def leaks(folder: Path) -> list[str]:
-    """Every file under ``folder`` whose path (below ``folder``) or content holds a marker."""
-    found = []
-    for path in sorted(folder.rglob("*")):
-        relative = str(path.relative_to(folder))
-        content = path.read_bytes().decode("utf-8", errors="ignore") if path.is_file() else ""
-        found += [f"{relative}: {marker}" for marker in MARKERS if marker in relative or marker in content]
-    return found
-
-
 def test_markers_are_planted(archive):
     root, _ = archive
-    assert len(leaks(root)) >= 6, "the archive itself must carry every kind of marker"
+    assert len(leaks(root, MARKERS)) >= 6, "the archive itself must carry every kind of marker"
 
 
 def test_cli_ingest_and_preprocess_leak_nothing(archive, tmp_path, capsys):
@@ -92,7 +83,7 @@ def test_cli_ingest_and_preprocess_leak_nothing(archive, tmp_path, capsys):
                      "--out", str(out / "preprocessed" / image_id)]) == 0  # fmt: skip
     capsys.readouterr()
     assert len(list(out.rglob("*.png"))) == 3 * 2 + 1
-    assert not leaks(out)
+    assert not leaks(out, MARKERS)
 
 
 def test_workflow_ingest_and_preprocess_leak_nothing(archive, tmp_path):
@@ -111,5 +102,22 @@ def test_workflow_ingest_and_preprocess_leak_nothing(archive, tmp_path):
     assert "ZZ123456" in (workdir / "private" / "A" / "source_files.csv").read_text()
     assert len(list((workdir / "results" / "preprocessed" / "A" / "images").glob("*.png"))) == 3
     assert (workdir / "results" / "logs" / "ingest" / "A.log").stat().st_size > 0
-    assert not leaks(workdir / "results")
-    assert not leaks(workdir / ".snakemake" / "log"), "Snakemake's own log names only cohort folders"
+    assert not leaks(workdir / "results", MARKERS)
+    assert not leaks(workdir / ".snakemake" / "log", MARKERS), "Snakemake's own log names only cohort folders"
+
+
+def test_the_search_reads_figure_text_and_ignores_digits_inside_numbers(tmp_path):
+    """A name in a figure's title is found though the PDF compresses it; a birth date inside a longer number is not
+    one (a measured value's digits)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots()
+    axes.imshow(np.random.default_rng(0).random((64, 64)))  # an image stream beside the text
+    axes.set_title("case SMITH^JANE")
+    figure.savefig(tmp_path / "figure.pdf")
+    plt.close(figure)
+    (tmp_path / "values.csv").write_text("area\n0.1940010123\n")
+    assert leaks(tmp_path, MARKERS) == ["figure.pdf: SMITH", "figure.pdf: JANE"]

@@ -20,7 +20,8 @@ from bacseg.quantify.recipes import authors_recipe
 from bacseg.quantify.run import pseudonymise
 from bacseg.quantify.sources import find_sources, open_source
 from dicom_fixtures import make_bad_files, save_variant
-from test_phi import MARKERS, archive, leaks  # noqa: F401 (archive is a fixture)
+from planted_phi import leaks
+from test_phi import MARKERS, archive  # noqa: F401 (archive is a fixture)
 
 REAL = "real_mammograms"
 CC = "CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm"
@@ -239,6 +240,6 @@ def test_quantify_leaks_no_planted_identifier(archive, tmp_path, capsys):  # noq
         assert main(argv) == 1, "the archive's damaged file is skipped"
         console = capsys.readouterr()
         assert len(pd.read_csv(out / "quantify.csv")) == 3
-        assert not leaks(out)
+        assert not leaks(out, MARKERS)
         assert not [marker for marker in MARKERS if marker in console.out + console.err]
         assert "ZZ123456" in (private / "source_files.csv").read_text() + (private / "skipped.csv").read_text()

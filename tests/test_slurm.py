@@ -13,6 +13,7 @@ import re
 import pandas as pd
 import pytest
 
+from planted_phi import leaks, synthetic_run_identifiers
 from slurm_cluster import cannot_run_reason, single_node_cluster
 from workflow_runs import REPO, SMOKE, snakemake
 
@@ -97,6 +98,17 @@ def test_smoke_dag_through_slurm_equals_the_local_run(slurm_run, smoke_run):
         for path in same_files(smoke_run, slurm_run, pattern):
             local, cluster = (pd.read_csv(run / path, dtype=str).drop(columns=clock) for run in (smoke_run, slurm_run))
             pd.testing.assert_frame_equal(cluster, local, obj=str(path))
+
+
+@pytest.mark.slow
+def test_slurm_run_keeps_identifiers_out_of_results_and_job_logs(slurm_run):
+    """The planted identifiers of the synthetic archive (see test_workflow) reach neither results/ nor Snakemake's
+    log nor the SLURM job logs (.snakemake/slurm_logs)."""
+    identifiers = synthetic_run_identifiers(slurm_run)
+    job_logs = slurm_run.parent / ".snakemake" / "slurm_logs"
+    assert len(list(job_logs.rglob("*.log"))) > 50, "a log per sbatch job"
+    for folder in (slurm_run, slurm_run.parent / ".snakemake" / "log", job_logs):
+        assert not leaks(folder, identifiers), folder
 
 
 def same_files(local_run, slurm_run, pattern) -> list:

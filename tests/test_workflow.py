@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from planted_phi import leaks, synthetic_run_identifiers
 from workflow_runs import REPO, SMOKE, merged_config, snakemake
 
 
@@ -47,30 +48,15 @@ def test_image_ids_are_unique_across_cohorts(smoke_run):
 
 
 def test_smoke_run_keeps_identifiers_out_of_results(smoke_run):
-    """The smoke run is a planted-identifier run through every stage: the synthetic DICOMs carry PatientName,
-    PatientID, PatientBirthDate and OtherPatientIDs, and sit in folders named after them, as hospital archives
-    are laid out. None of these values may reach anything derived from them (tables, maps, figures, logs,
-    notebooks), in content or in a file name."""
-    import pydicom
-
-    archive = smoke_run / "data" / "synthetic"
-    dicom_files = sorted(archive.rglob("*.dcm"))
-    assert dicom_files
-    identifiers = set()
-    for path in dicom_files:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-        identifiers |= {str(ds.PatientName), str(ds.PatientID), str(ds.PatientBirthDate), str(ds.OtherPatientIDs)}
-        identifiers |= {path.parent.name, path.parent.parent.name}  # the exam's and the patient's folder names
-    identifiers.discard("")
+    """The smoke run is the planted-identifier run of the whole DAG: the synthetic DICOMs carry PatientName,
+    PatientID, PatientBirthDate and OtherPatientIDs and sit in folders named after them, as hospital archives are
+    laid out, in the private folder beside results/. None of these values may reach any file under results/
+    (tables, maps, figures, notebooks, the manuscript, logs) or Snakemake's own log, in content or in a name."""
+    identifiers = synthetic_run_identifiers(smoke_run)
     assert any(name.startswith("SYNTHETIC_") for name in identifiers), "the archive is laid out by patient"
-    derived = [p for p in smoke_run.rglob("*") if p.is_file() and not p.is_relative_to(archive)]
-    assert derived
-    for path in derived:
-        text = path.relative_to(smoke_run).as_posix()
-        if path.suffix != ".png":
-            text += path.read_bytes().decode("utf-8", errors="ignore")
-        leaked = [value for value in identifiers if value in text]
-        assert not leaked, f"{path} contains {leaked}"
+    assert {"figures", "notebooks", "manuscript", "logs", "tables"} <= {p.name for p in smoke_run.iterdir()}
+    assert not leaks(smoke_run, identifiers)
+    assert not leaks(smoke_run.parent / ".snakemake" / "log", identifiers)
 
 
 def test_cli_preprocess_writes_what_the_workflow_wrote(smoke_run, tmp_path):
@@ -81,7 +67,7 @@ def test_cli_preprocess_writes_what_the_workflow_wrote(smoke_run, tmp_path):
     table = pd.read_csv(smoke_run / "preprocessed" / "A" / "preprocessed.csv", keep_default_na=False)
     row = table[table["bac_pixels"] > 0].iloc[0]
     sources = pd.read_csv(smoke_run.parent / "private" / "A" / "source_files.csv").set_index("image_id")["dicom_path"]
-    export = smoke_run / "data" / "synthetic" / "A" / "annotations.json"
+    export = smoke_run.parent / "private" / "synthetic" / "A" / "annotations.json"
     argv = ["preprocess", sources[row["image_id"]], "--annotations", str(export), "--image-id", row["image_id"],
             "--config", str(REPO / "config.yaml"), "--out", str(tmp_path)]  # fmt: skip
     assert yaml.safe_load(SMOKE.read_text()).keys().isdisjoint({"preprocess"}), "config.yaml's preprocess section"

@@ -10,7 +10,7 @@ if "A" not in COHORTS:
 def raw_cohort(cohort):
     """The DICOM folder and MD.ai export of a cohort: synthesised here, or the user's real data."""
     if config["data"]["source"] == "synthetic":
-        base = f"results/data/synthetic/{cohort}"
+        base = private(f"synthetic/{cohort}")
         return {"dicom_dir": f"{base}/dicom", "annotations": f"{base}/annotations.json"}
     real = config["data"]["cohorts"][cohort]
     files = {"dicom_dir": real["dicom_dir"]}
@@ -49,8 +49,8 @@ def synthetic_truth(wildcards):
     if config["data"]["source"] != "synthetic":
         return {}
     return {
-        "synthetic_truth": "results/data/synthetic/A/truth.csv",
-        "truth_masks": "results/data/synthetic/A/truth_masks",
+        "synthetic_truth": private("synthetic/A/truth.csv"),
+        "truth_masks": private("synthetic/A/truth_masks"),
         "source_files": private("A/source_files.csv"),
     }
 
@@ -64,7 +64,7 @@ if QUANTIFIED_MODEL not in MODELS:
 def breast_ct_source(wildcards):
     """Cohort B's breast-CT table keyed by PatientID: synthesised, or the user's (data.cohorts.B.breast_ct)."""
     if config["data"]["source"] == "synthetic":
-        return "results/data/synthetic/B/breast_ct.csv"
+        return private("synthetic/B/breast_ct.csv")
     return config["data"]["cohorts"]["B"]["breast_ct"]
 
 

@@ -3,12 +3,15 @@
 
 
 rule synthesize_cohort:
+    # The synthetic archive stands in for a hospital's: patient names, birth dates and IDs in the headers, folders
+    # named after the patients, a breast-CT table keyed by PatientID. So it lives with the private tables, outside
+    # the shareable results/ (ingest pseudonymises it; image_truth links its truth to the image IDs).
     output:
-        dicom_dir=directory("results/data/synthetic/{cohort}/dicom"),
-        annotations="results/data/synthetic/{cohort}/annotations.json",
-        truth_masks=directory("results/data/synthetic/{cohort}/truth_masks"),
-        truth=report("results/data/synthetic/{cohort}/truth.csv", category="Data", caption="../report/truth.rst"),
-        breast_ct="results/data/synthetic/{cohort}/breast_ct.csv",  # cohort B's breast CT; header only for A, C
+        dicom_dir=directory(private("synthetic/{cohort}/dicom")),
+        annotations=private("synthetic/{cohort}/annotations.json"),
+        truth_masks=directory(private("synthetic/{cohort}/truth_masks")),
+        truth=private("synthetic/{cohort}/truth.csv"),
+        breast_ct=private("synthetic/{cohort}/breast_ct.csv"),  # cohort B's breast CT; header only for A, C
     params:
         cohort_config=lambda wc: config["synthetic"][wc.cohort],
         seed=lambda wc: config["seed"],

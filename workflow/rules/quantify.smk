@@ -25,10 +25,10 @@ rule link_breast_ct:
 
 rule link_synthetic_truth:
     input:
-        truth="results/data/synthetic/{cohort}/truth.csv",
+        truth=private("synthetic/{cohort}/truth.csv"),
         source_files=private("{cohort}/source_files.csv"),
     output:
-        "results/data/{cohort}/image_truth.csv",
+        report("results/data/{cohort}/image_truth.csv", category="Data", caption="../report/truth.rst"),
     log:
         "results/logs/link_synthetic_truth/{cohort}.log",
     benchmark:
