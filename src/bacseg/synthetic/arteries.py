@@ -2,8 +2,9 @@
 
 Every vessel adds a faint soft-tissue tube; every calcified stretch of an artery adds its calcification
 as two thin walls (tram-track lines), broken in the vessel's pattern (long dashes on both walls together,
-short beads, or fragments of each wall on its own). The reader's polylines follow the same stretches: one polyline per run of
-calcification without a >= 1 cm uncalcified gap, vertices every ~2 mm where calcium shows.
+short beads, or fragments of each wall on its own). The reader's polylines follow the same stretches: one
+polyline per run of calcification without a >= 1 cm uncalcified gap, vertices every ~2 mm where calcium shows
+on either wall.
 """
 
 from __future__ import annotations
