@@ -26,8 +26,9 @@ from workflow_runs import REPO
 SMALL = {"n_subjects": 1, "scale": 0.25, "annotated_fraction": 1.0}
 SEED = 11
 # The judge's Dice on the floor image (test_the_judges_dice_stays_above_its_floor) measured 0.407 with the generator
-# of 2026-12-03; a change that makes the synthetic images less like real ones to the judge falls below the floor.
-DICE_FLOOR = 0.36
+# of 2026-12-03 and 0.775 with its thin tram-track walls (commit 225fefd); a change that makes the synthetic images
+# less like real ones to the judge falls below the floor.
+DICE_FLOOR = 0.70
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,9 @@
 
 A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands,
 uncalcified vessels, skin line, pectoral edge and burned-in label are. They are recomputed here from the
-generator's public pieces, drawn from the same random streams as ``cohorts._synthesize_and_write`` draws them
-(the breast from the breast stream, the view geometry first from the image stream), so nothing in
-``bacseg.synthetic`` changes. ``check_scene`` compares the re-derived breast outline with the written image
-and fails loudly when the generator's streams have moved on.
+generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and the view geometry from
+the same random streams as the cohort's images are drawn from. ``check_scene`` compares the re-derived breast
+outline with the written image and fails loudly when the generator's streams have moved on.
 
 Each map marks the pixels within a reach of its structure: the structure's own half-width (a vessel's radius,
 two Gaussian widths of a strand) plus ``margin_mm``, about half the band the judge marks along a calcified
@@ -18,10 +17,9 @@ import cv2
 import numpy as np
 
 from bacseg.io.mdai import rasterize_polylines
-from bacseg.synthetic.anatomy import Breast, draw_breast
-from bacseg.synthetic.cohorts import _BREAST, _IMAGE, TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE, ImagePlan
-from bacseg.synthetic.geometry import ViewGeometry, breast_maps, draw_view_geometry
-from bacseg.synthetic.identifiers import COHORT_INDEX, rng_for
+from bacseg.synthetic.anatomy import Breast
+from bacseg.synthetic.cohorts import TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE, ImagePlan, image_scene
+from bacseg.synthetic.geometry import ViewGeometry, breast_maps
 from bacseg.synthetic.mammogram import LABEL_LEVEL, SKIN_MM
 from bacseg.synthetic.vessels import runs
 
@@ -30,17 +28,6 @@ _BAND_ROWS = 512
 
 class SceneMismatch(ValueError):
     """The re-derived scene does not match the written image (the generator changed how it draws)."""
-
-
-def image_scene(plan: ImagePlan, seed: int, shape: tuple[int, int], spacing_mm: float) -> tuple[Breast, ViewGeometry]:
-    """The breast and view geometry ``plan``'s image was drawn with (left-breast orientation)."""
-    key = COHORT_INDEX[plan.cohort]
-    breast_rng = rng_for(seed, key, plan.subject, _BREAST, "LR".index(plan.laterality))
-    breast = draw_breast(breast_rng, plan.lookalike_probability, plan.density_class)
-    image_rng = rng_for(seed, key, plan.subject, _IMAGE, plan.exam, plan.view_index)
-    geometry = draw_view_geometry(image_rng, plan.view, shape, spacing_mm, breast.size_mm, plan.magnification,
-                                  plan.chest_wall_offset)  # fmt: skip
-    return breast, geometry
 
 
 def scene_maps(
@@ -52,7 +39,7 @@ def scene_maps(
     ``stored``: its MONOCHROME2 values (``read_pixels(voi="none")``); ``truth_values``: its truth-mask PNG;
     ``label``: the BAC label mask the judge is scored against (``bac`` is near it or near the exact BAC)."""
     shape = stored.shape
-    breast, geometry = image_scene(plan, seed, shape, spacing_mm)
+    breast, geometry = image_scene(plan, seed)
     mirror = plan.laterality == "R"
     foreground, skin, pectoral = _outline_maps(geometry, mirror)
     label_pixels = check_scene(stored, bits_stored, foreground)

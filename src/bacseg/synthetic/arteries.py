@@ -1,9 +1,10 @@
 """Vessels on the image, and the reader's BAC centre-lines along them.
 
 Every vessel adds a faint soft-tissue tube; every calcified stretch of an artery adds its calcification
-in the vessel's pattern (tram-track walls, beads on alternate walls, or dashed plaques), broken by the
-vessel's own short gaps. The reader's polylines follow the same stretches: one polyline per run of
-calcification without a >= 1 cm uncalcified gap, vertices every ~2 mm where calcium shows.
+as two thin walls (tram-track lines), broken in the vessel's pattern (long dashes on both walls together,
+short beads, or fragments of each wall on its own). The reader's polylines follow the same stretches: one
+polyline per run of calcification without a >= 1 cm uncalcified gap, vertices every ~2 mm where calcium shows
+on either wall.
 """
 
 from __future__ import annotations
@@ -33,37 +34,36 @@ def vessel_layers(
 
 
 def _calcification_stamps(vessel: Vessel, points: np.ndarray, start: int, stop: int, px_per_mm: float) -> list:
-    """Stamps of one calcified stretch in the vessel's pattern. Brightness is at least 0.6 where calcium
-    shows, so the truth threshold (0.5) sees every fragment; breaks and brightness are the vessel's own,
+    """Stamps of one calcified stretch: its two walls, thin lines at the wall's (slightly wandering) distance
+    from the centre-line, each broken where the vessel's pattern breaks it. Brightness is at least 0.6 where
+    calcium shows, so the truth threshold (0.5) sees every fragment; breaks and brightness are the vessel's own,
     so they are the same in every view and exam."""
     span = slice(start, stop)
     points = points[span]
     radius = vessel.radius_mm[span] * px_per_mm
-    wall = vessel.wall_sigma_mm * px_per_mm
+    wall = np.full(len(points), vessel.wall_sigma_mm * px_per_mm)
     normal = _normals(points)
-    peak = np.where(_shown(vessel, start, stop), 0.8 + 0.2 * np.tanh(vessel.brightness[span]), 0.0)
-    if vessel.pattern == "tram":
-        walls = [points + side * radius[:, None] * normal for side in (-1, 1)]
-        return [polyline_stamps(wall_points, np.full(len(points), wall), peak) for wall_points in walls]
-    if vessel.pattern == "fragmented":
-        return [polyline_stamps(points, np.full(len(points), 1.5 * wall), peak)]
-    # beaded: beads on a fixed grid along the vessel, alternating walls, plus one at each end of the stretch
-    arc, spacing = vessel.arc_mm[span], vessel.bead_spacing_mm
-    k = np.arange(np.ceil(arc[0] / spacing), np.floor(arc[-1] / spacing) + 1)
-    k = k[(k * spacing - arc[0] > 0.5) & (arc[-1] - k * spacing > 0.5)]
-    at = np.concatenate([[arc[0]], k * spacing, [arc[-1]]])
-    offset = np.concatenate([[0.0], np.where(k % 2 == 0, -0.5, 0.5), [0.0]]) * np.interp(at, arc, radius)
-    centres = [np.interp(at, arc, points[:, i]) + offset * np.interp(at, arc, normal[:, i]) for i in (0, 1)]
-    return [(centres[0], centres[1], np.full(len(at), 1.6 * wall), np.interp(at, arc, peak))]
+    shown = _shown_walls(vessel, start, stop)
+    stamps = []
+    for index, side in enumerate((-1, 1)):
+        peak = np.where(shown[index], 0.8 + 0.2 * np.tanh(vessel.brightness[index, span]), 0.0)
+        offset = side * radius * vessel.wall_offset[index, span]
+        stamps.append(polyline_stamps(points + offset[:, None] * normal, wall, peak))
+    return stamps
+
+
+def _shown_walls(vessel: Vessel, start: int, stop: int) -> np.ndarray:
+    """(2, n): where each wall of a calcified stretch shows calcium: outside its breaks, and both walls always
+    over the stretch's last millimetre at each end, so that a stretch on the image is as long as its calcification."""
+    shown = ~vessel.broken[:, start:stop]
+    end = round(SHOWN_END_MM / STEP_MM)
+    shown[:, :end] = shown[:, -end:] = True
+    return shown
 
 
 def _shown(vessel: Vessel, start: int, stop: int) -> np.ndarray:
-    """Samples of a calcified stretch where calcium shows: outside the breaks between fragments, and always
-    at both ends, so that a stretch on the image is as long as its calcification."""
-    shown = ~vessel.broken[start:stop]
-    end = round(SHOWN_END_MM / STEP_MM)
-    shown[:end] = shown[-end:] = True
-    return shown
+    """Samples of a calcified stretch where calcium shows on either wall (the reader's vertices go there)."""
+    return _shown_walls(vessel, start, stop).any(axis=0)
 
 
 def _normals(points: np.ndarray) -> np.ndarray:

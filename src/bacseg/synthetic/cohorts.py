@@ -26,9 +26,9 @@ from PIL import Image
 
 from bacseg.io.dicom import MammogramHeader, write_mammogram
 from bacseg.io.mdai import AnnotatedImage, write_export
-from bacseg.synthetic.anatomy import draw_breast
+from bacseg.synthetic.anatomy import Breast, draw_breast
 from bacseg.synthetic.config import CohortConfig
-from bacseg.synthetic.geometry import PAPER_SPACING_MM, image_shape
+from bacseg.synthetic.geometry import PAPER_SPACING_MM, ViewGeometry, draw_view_geometry, image_shape
 from bacseg.synthetic.identifiers import (
     COHORT_INDEX, other_patient_id, patient_id, patient_name, rng_for, uid_for,
 )  # fmt: skip
@@ -190,16 +190,33 @@ def plan_cohort(cohort: str, settings: CohortConfig, seed: int) -> list[ImagePla
     return plans
 
 
+def image_scene(plan: ImagePlan, seed: int) -> tuple[Breast, ViewGeometry]:
+    """The breast and the view geometry (left-breast orientation) that ``plan``'s image is drawn with, from the
+    same random streams as ``generate_cohort`` draws them: for tools that need to know where the generator put
+    its structures (the realism benchmark's false positives by cause)."""
+    breast, image_rng = _breast_and_image_stream(plan, seed)
+    geometry = draw_view_geometry(image_rng, plan.view, image_shape(plan.detector, plan.scale),
+                                  PAPER_SPACING_MM / plan.scale, breast.size_mm, plan.magnification,
+                                  plan.chest_wall_offset)  # fmt: skip
+    return breast, geometry
+
+
+def _breast_and_image_stream(plan: ImagePlan, seed: int) -> tuple[Breast, np.random.Generator]:
+    """The planned image's breast (one per subject and side) and the random stream its image is drawn from (one
+    per image; ``synthesize_mammogram`` draws the view geometry from it first)."""
+    key = COHORT_INDEX[plan.cohort]
+    breast_rng = rng_for(seed, key, plan.subject, _BREAST, "LR".index(plan.laterality))
+    breast = draw_breast(breast_rng, plan.lookalike_probability, plan.density_class)
+    return breast, rng_for(seed, key, plan.subject, _IMAGE, plan.exam, plan.view_index)
+
+
 def _synthesize_and_write(plan: ImagePlan, outputs: CohortOutputs, seed: int) -> tuple[dict, AnnotatedImage | None]:
     """Synthesize one planned image, write its DICOM file; return its truth row and annotation."""
-    key = COHORT_INDEX[plan.cohort]
-    side = "LR".index(plan.laterality)
-    breast_rng = rng_for(seed, key, plan.subject, _BREAST, side)
-    breast = draw_breast(breast_rng, plan.lookalike_probability, plan.density_class)
+    breast, image_rng = _breast_and_image_stream(plan, seed)
     shape = image_shape(plan.detector, plan.scale)
     spacing_mm = PAPER_SPACING_MM / plan.scale
     image = synthesize_mammogram(
-        rng_for(seed, key, plan.subject, _IMAGE, plan.exam, plan.view_index),
+        image_rng,
         plan.view,
         plan.laterality,
         shape,

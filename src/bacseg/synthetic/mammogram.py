@@ -27,7 +27,9 @@ from bacseg.synthetic.vessels import calcium_mass_mg
 # Display levels (fractions of the stored range).
 FAT, DENSE, PECTORAL, SKIN = 0.30, 0.56, 0.66, 0.10
 VESSEL_CONTRAST, STRAND_CONTRAST, CALCIFICATION_CONTRAST, LABEL_LEVEL = 0.06, 0.06, 0.4, 0.93
-NOISE_SD = 0.008
+NOISE_SD = 0.0045
+MUSCLE_HIDES = 0.85  # fraction of the soft-tissue strands' and vessels' contrast lost behind the pectoral muscle
+PARENCHYMA_BETA = 3.0  # exponent of the parenchyma's power-law noise
 THICKNESS_RIM_MM = 12.0  # the compressed breast thins towards the skin over this distance
 SKIN_MM = 1.5
 TRUTH_LEVEL = 0.5  # calcified where the calcification layer exceeds half its nominal peak
@@ -113,7 +115,7 @@ class _Layers:
 
 
 def _layers(rng, geometry: ViewGeometry, breast: Breast, vessel_points, calcified) -> _Layers:
-    noise = power_law_noise(rng, geometry.shape, geometry.spacing_mm / geometry.magnification)
+    noise = power_law_noise(rng, geometry.shape, geometry.spacing_mm / geometry.magnification, PARENCHYMA_BETA)
     soft, bac = vessel_layers(geometry, breast.vessels, vessel_points, calcified)
     soft *= np.float32(VESSEL_CONTRAST)
     soft += np.float32(STRAND_CONTRAST) * _strand_layer(geometry, breast)
@@ -139,7 +141,10 @@ def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bit
         bac, lookalike = layers.bac[band] * inside, layers.lookalike[band] * inside
         thickness = _thickness(maps.skin_depth_mm)
         image = _parenchyma(layers.noise[band], maps, threshold, thickness)
-        image += layers.soft[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
+        soft = layers.soft[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
+        if maps.pectoral.any():  # the muscle hides the breast's strands and vessels behind it
+            soft *= np.float32(1.0) - np.float32(MUSCLE_HIDES) * _muscle(maps)
+        image += soft
         image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac + lookalike, np.float32(1.3))
         image += _acquisition_noise(rng, image.shape)
         image *= inside
@@ -182,8 +187,13 @@ def _parenchyma(noise: np.ndarray, maps: BreastMaps, threshold: float, thickness
     if maps.pectoral.any():  # brighter towards the axilla, with a soft edge where the muscle thins out
         depth = np.clip(maps.pectoral_depth, 0.0, 1.0)
         muscle = np.float32(PECTORAL) * (np.float32(0.9) + np.float32(0.2) * depth + np.float32(0.04) * noise)
-        tissue += np.minimum(depth * np.float32(15.0), 1.0) * np.maximum(muscle - tissue, 0.0)
+        tissue += _muscle(maps) * np.maximum(muscle - tissue, 0.0)
     return tissue
+
+
+def _muscle(maps: BreastMaps) -> np.ndarray:
+    """How much of a pixel is pectoral muscle: 0 outside, 1 inside, with a soft edge where the muscle thins out."""
+    return np.minimum(np.clip(maps.pectoral_depth, 0.0, 1.0) * np.float32(15.0), np.float32(1.0))
 
 
 def _acquisition_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

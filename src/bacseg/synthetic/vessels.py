@@ -18,11 +18,22 @@ from bacseg.synthetic.render import arc_length
 
 STEP_MM = 0.25
 MIN_CALCIFIED_RUN_MM = 2.0
-PATTERNS = ("tram", "beaded", "fragmented")  # tram-track walls, beads along the walls, dashed plaques
-PATTERN_PROBABILITIES = (0.45, 0.25, 0.30)
-# (dash, gap) length ranges in mm of the breaks in a calcified stretch; beads are separate already.
-PATTERN_BREAKS = {"tram": ((2.0, 6.0), (0.3, 1.0)), "fragmented": ((0.8, 3.0), (0.4, 1.5)), "beaded": None}
+# Medial calcification lies in the arterial wall, which the beam sees edge-on at both sides of the vessel: every
+# pattern is two thin walls (tram-track lines), differing in how they break up. "tram": long dashes, both walls
+# breaking together; "beaded": short dashes, each wall on its own; "fragmented": dashes of a few mm, each wall
+# on its own, so that one wall often shows alone.
+PATTERNS = ("tram", "beaded", "fragmented")
+PATTERN_PROBABILITIES = (0.5, 0.2, 0.3)
+# (dash, gap) length ranges in mm of the breaks in each wall of a calcified stretch.
+PATTERN_BREAKS = {"tram": ((2.0, 6.0), (0.3, 1.0)), "beaded": ((0.4, 1.2), (0.3, 0.8)),
+                  "fragmented": ((0.8, 3.0), (0.4, 1.5))}  # fmt: skip
+SHARED_BREAKS = {"tram": True, "beaded": False, "fragmented": False}  # do both walls break at the same places
 VEIN_PROBABILITY = 0.3
+TRUNK_RADIUS_RANGE_MM = (0.5, 1.0)  # at the chest wall; vessels narrow by 30 % along their length
+# Width (Gaussian sigma) of a calcified wall's line on the image: the calcified layer of the media seen edge-on,
+# 0.1-0.2 mm across at half maximum.
+WALL_SIGMA_RANGE_MM = (0.045, 0.09)
+WALL_JITTER = 0.08  # the walls' distance from the centre-line wanders by this fraction of the radius
 CALCIFIED_WALL_MM = 0.1  # thickness of the calcified layer of the arterial wall
 CALCIUM_MG_PER_MM3 = 1.0  # calcium per volume of calcified wall
 
@@ -35,11 +46,11 @@ class Vessel:
     arc_mm: np.ndarray  # (N,) arc length in mm of breast
     radius_mm: np.ndarray  # (N,)
     propensity: np.ndarray  # (N,) calcification propensity, -inf for veins
-    brightness: np.ndarray  # (N,) smooth unit noise modulating how dense the calcification is
-    broken: np.ndarray  # (N,) bool: in a short break between fragments of a calcified stretch
+    brightness: np.ndarray  # (2, N) per wall: smooth unit noise modulating how dense the calcification is
+    broken: np.ndarray  # (2, N) bool per wall: in a short break between fragments of a calcified stretch
+    wall_offset: np.ndarray  # (2, N) per wall: its distance from the centre-line, in radii (about 1)
     pattern: str  # one of PATTERNS
-    wall_sigma_mm: float  # width (Gaussian sigma) of the calcified wall or plaque
-    bead_spacing_mm: float
+    wall_sigma_mm: float  # width (Gaussian sigma) of a calcified wall's line
 
     @property
     def is_artery(self) -> bool:
@@ -54,7 +65,7 @@ def grow_vessels(rng: np.random.Generator, breast_size_mm: tuple[float, float]) 
         start = np.array([rng.uniform(-0.1, 0.1) * depth, rng.uniform(-0.75, 0.75) * half_height])
         aim = np.array([0.95 * depth, rng.normal(0.3, 0.15) * start[1]])
         heading = np.arctan2(*(aim - start)[::-1]) + rng.normal(0.0, 0.15)
-        radius = rng.uniform(0.6, 1.3)
+        radius = rng.uniform(*TRUNK_RADIUS_RANGE_MM)
         trunk = _vessel(rng, start, heading, radius, 1.4 * depth, breast_size_mm)
         if trunk is None:
             continue
@@ -95,12 +106,18 @@ def _vessel(rng, start_mm, heading, radius_mm, length_mm, breast_size_mm) -> Ves
         arc_mm=arc,
         radius_mm=radius_mm * np.linspace(1.0, 0.7, end) * (1.3 if is_vein else 1.0),
         propensity=np.full(end, -np.inf) if is_vein else propensity,
-        brightness=_smooth_unit_noise(rng, end, 1.0),
-        broken=_breaks(rng, arc, PATTERN_BREAKS[pattern]),
+        brightness=np.stack([_smooth_unit_noise(rng, end, 1.0) for _ in range(2)]),
+        broken=_wall_breaks(rng, arc, pattern),
+        wall_offset=1.0 + WALL_JITTER * np.stack([_smooth_unit_noise(rng, end, 1.5) for _ in range(2)]),
         pattern=pattern,
-        wall_sigma_mm=rng.uniform(0.2, 0.35),
-        bead_spacing_mm=rng.uniform(0.8, 1.6),
+        wall_sigma_mm=rng.uniform(*WALL_SIGMA_RANGE_MM),
     )
+
+
+def _wall_breaks(rng: np.random.Generator, arc_mm: np.ndarray, pattern: str) -> np.ndarray:
+    """(2, N): the breaks of each wall, shared by both walls or drawn for each (SHARED_BREAKS)."""
+    first = _breaks(rng, arc_mm, PATTERN_BREAKS[pattern])
+    return np.stack([first, first if SHARED_BREAKS[pattern] else _breaks(rng, arc_mm, PATTERN_BREAKS[pattern])])
 
 
 def _breaks(rng: np.random.Generator, arc_mm: np.ndarray, lengths) -> np.ndarray:
