@@ -121,9 +121,7 @@ def _wall_breaks(rng: np.random.Generator, arc_mm: np.ndarray, pattern: str) -> 
 
 
 def _breaks(rng: np.random.Generator, arc_mm: np.ndarray, lengths) -> np.ndarray:
-    """Which samples fall in a break of an alternating dash/gap sequence with random lengths (none if None)."""
-    if lengths is None:
-        return np.zeros(len(arc_mm), dtype=bool)
+    """Which samples fall in a break of an alternating dash/gap sequence with random lengths."""
     (dash_low, dash_high), (gap_low, gap_high) = lengths
     n = int(arc_mm[-1] / (dash_low + gap_low)) + 2
     pieces = np.column_stack([rng.uniform(dash_low, dash_high, n), rng.uniform(gap_low, gap_high, n)]).ravel()
