@@ -25,7 +25,8 @@ GPU_RULES = {"train", "predict"}
 # for the next status check overlap the other's compute. Status polled from 1 s on (the profile's 5-10 s, growing
 # by 10 s a check while nothing finishes, would idle the 75 short jobs for many minutes).
 CLUSTER_CPUS = 4
-CLUSTER_ARGS = ("--cores", str(CLUSTER_CPUS), "--max-threads", "2",
+# The job logs are kept (the plugin deletes a successful job's log) so that the identifier search can read them.
+CLUSTER_ARGS = ("--cores", str(CLUSTER_CPUS), "--max-threads", "2", "--slurm-keep-successful-logs",
                 "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1")  # fmt: skip
 
 # What the pipeline computes deterministically, compared byte for byte.
