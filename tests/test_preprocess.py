@@ -33,6 +33,7 @@ from bacseg.preprocess import (
     threshold_value,
     to_uint8,
 )
+from bacseg.preprocess.image import unexposed_rows
 
 REAL = ["CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm", "CBIS-DDSM_Mass-Test_P_00173_LEFT_MLO_ds4_rle.dcm", "MG1_J2KI_ds4_rle.dcm"]
 # The film scan has a grey background, which the triangle threshold takes for breast; "li" separates it.
@@ -95,6 +96,28 @@ def test_low_resolution_breast_mask_matches_the_full_resolution_paper_steps(refe
     naive = ndi.binary_fill_holes(largest_component(ndi.binary_opening(tissue, disk(10))))
     assert (fast & naive).sum() / (fast | naive).sum() > 0.99
     assert (fast & ~naive).sum() < 0.01 * naive.sum() and (naive & ~fast).sum() < 0.01 * naive.sum()
+
+
+def test_the_collimators_unexposed_strips_are_not_breast(reference_dir):
+    """The clinical FFDM image has bright unexposed strips along its top and bottom edges, touching the breast
+    (bright across the whole width, background included): the mask leaves them out, and keeps the breast."""
+    _, pixels = read_pixels(reference_dir / "real_mammograms" / "MG1_J2KI_ds4_rle.dcm")
+    bright_rows = np.flatnonzero(np.percentile(pixels, 10, axis=1) > 0.85 * pixels.max())
+    assert bright_rows.min() > 1000 and np.array_equal(bright_rows, np.arange(bright_rows.min(), pixels.shape[0]))
+    for params in (PreprocessParams(), FILM_PARAMS):
+        mask = breast_mask(pixels, params)
+        assert not mask[bright_rows].any() and not mask[0].any()
+        assert mask[bright_rows.min() - 20].sum() > 0.1 * pixels.shape[1]  # the breast just above the strip stays
+
+
+def test_unexposed_rows_are_the_runs_of_wide_rows_from_the_top_and_bottom_edges():
+    foreground = np.zeros((10, 20), dtype=bool)
+    foreground[:, :8] = True  # a breast against the left edge
+    foreground[[0, 1, 5, 9], :] = True  # strips at the top (2 rows) and bottom (1 row); row 5 is not at an edge
+    foreground[1, 19] = False  # 95 % of the row
+    assert np.flatnonzero(unexposed_rows(foreground, 0.95)).tolist() == [0, 1, 9]
+    assert np.flatnonzero(unexposed_rows(foreground, 1.0)).tolist() == [0, 9]
+    assert not unexposed_rows(foreground[2:9], 0.95).any()
 
 
 def test_median_of_windowed_image_equals_window_of_median(full_size):

@@ -100,9 +100,13 @@ def test_scene_maps_match_the_written_images(small_cohort):
         assert maps["lookalike"][truth == TRUTH_MASK_LOOKALIKE].all()
         assert maps["skin_edge"].any() and maps["strand"].any() and maps["vessel"].any()
         assert maps["pectoral_edge"].any() == (plan.view == "MLO")
+        strips = (stored > 0).all(axis=1)  # rows bright across the whole width: no breast spans the detector
+        assert maps["collimator_edge"].any() == strips.any()
+        assert not maps["collimator_edge"][~ndimage.binary_dilation(strips, iterations=8)].any()
     foreground = stored > 0
+    unexposed = np.zeros_like(foreground)
     with pytest.raises(SceneMismatch, match="generator's streams changed"):
-        check_scene(stored, header.bits_stored, ndimage.binary_erosion(foreground, iterations=3))
+        check_scene(stored, header.bits_stored, ndimage.binary_erosion(foreground, iterations=3), unexposed)
 
 
 def test_the_realism_json_has_every_field(tmp_path, config):

@@ -14,6 +14,7 @@ from skimage.morphology import disk
 
 from bacseg.io.dicom import MammogramHeader, write_mammogram
 from bacseg.io.mdai import rasterize_polylines, read_export
+from bacseg.preprocess import preprocess_image
 from bacseg.synthetic import CohortOutputs, draw_breast, generate_cohort, synthesize_mammogram
 from bacseg.synthetic.cohorts import TRUTH_MASK_BAC
 from bacseg.synthetic.config import CohortConfig
@@ -180,6 +181,22 @@ def test_density_classes_in_the_papers_proportions_and_order():
         inner = ndimage.binary_erosion(image.foreground, iterations=int(15 / DEFAULT_SPACING), border_value=1)
         brightness.append(np.mean(image.pixels[inner]))
     assert np.all(np.diff(brightness) > 0)
+
+
+def test_unexposed_strips_hide_the_breast_and_preprocessing_leaves_them_out():
+    """Seed 0 draws an unexposed strip along the bottom edge, seed 5 along the top (each edge: half the images
+    each): bright across the whole width, no breast, BAC or look-alike truth in them, the breast cut off at their
+    penumbra as the image edge cuts it; the preprocessed breast mask is the true foreground."""
+    for seed, edge in ((0, -1), (5, 0)):
+        image = _mammogram(seed, laterality="R", lookalike_probability=1.0)
+        strip = (image.pixels > 0).all(axis=1)  # no breast spans the detector's width
+        assert strip[edge] and not strip[-1 - edge] and strip.sum() < 3.5 / DEFAULT_SPACING + 3
+        assert np.median(image.pixels[strip]) > 0.8 * 4095
+        assert not (image.foreground | image.bac_mask | image.lookalike_mask)[strip].any()
+        if edge == 0:  # an MLO runs off the top edge into the axilla: there the strip cuts it off
+            assert np.flatnonzero(image.foreground.any(axis=1)).min() <= np.flatnonzero(~strip).min() + 3
+        mask = preprocess_image(image.pixels, pixel_spacing_mm=DEFAULT_SPACING).breast_mask
+        assert (mask ^ image.foreground).sum() < 0.001 * image.foreground.sum()
 
 
 @pytest.mark.parametrize("laterality", ["L", "R"])

@@ -11,7 +11,8 @@ Choices where the paper leaves room (all parameters):
   radius 5.
 - breast mask: threshold (triangle method by default: right for the uniform background of digital
   and CBIS-DDSM images; "li" suits film scans with a grey background), opening by disk(10), the largest
-  component, holes filled. It is found on the 1/4-resolution block mean (which denoises as the median
+  component, holes filled. The collimator's unexposed strips along the top and bottom edges (bright on
+  for-presentation FFDM, and touching the breast) are left out first, and the threshold found without them. It is found on the 1/4-resolution block mean (which denoises as the median
   would, on 16x fewer pixels; the disk scaled to match) and interpolated back; on real mammograms its
   overlap (IoU) with the full-resolution median -> threshold -> opening result is above 0.99
   (tests/test_preprocess.py).
@@ -72,10 +73,25 @@ def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0
     factor = _mask_factor(params, scale)
     small = block_mean(pixels, factor)
     foreground = small > threshold_value(small, params.mask_threshold)
+    unexposed = unexposed_rows(foreground, params.mask_unexposed_rows)
+    if unexposed.any() and not unexposed.all():
+        foreground = small > threshold_value(small[~unexposed], params.mask_threshold)
+        foreground[unexposed] = False
     if radius / factor >= 1:
         foreground = binary_opening(foreground, disk(radius / factor))
     mask = ndi.binary_fill_holes(largest_component(foreground))
     return upsample_mask(mask, factor, pixels.shape)
+
+
+def unexposed_rows(foreground: np.ndarray, fraction: float) -> np.ndarray:
+    """Rows of the unexposed strips: the runs from the top and from the bottom edge of rows that are
+    foreground over at least ``fraction`` of their width."""
+    wide = foreground.mean(axis=1) >= fraction
+    strips = np.zeros_like(wide)
+    for order in (slice(None), slice(None, None, -1)):
+        run = np.cumprod(wide[order]).astype(bool)  # True up to the first row that is not wide
+        strips[order] |= run
+    return strips
 
 
 def _mask_factor(params: PreprocessParams, scale: float) -> int:

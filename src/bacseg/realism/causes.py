@@ -2,7 +2,8 @@
 that holds it (else "other"), and each 8-connected false-positive component to the cause of most of its pixels.
 
 The order puts the unambiguous first: the burned-in label, then pixels next to the BAC itself (a disagreement
-about a calcified vessel's edge, not a distractor), the look-alike calcifications, the pectoral and skin edges,
+about a calcified vessel's edge, not a distractor), the look-alike calcifications, the edge of the collimator's
+unexposed strip (which also cuts the pectoral muscle and the breast off), the pectoral and skin edges,
 uncalcified vessels, and last the fibrous strands, which run everywhere and would otherwise take the rest.
 """
 
@@ -17,6 +18,7 @@ CAUSES = {
     "label": "burned-in view label",
     "bac": "next to the BAC or its label (the calcified vessel's edge)",
     "lookalike": "benign look-alike calcification (ductal rods, punctate clusters, coarse)",
+    "collimator_edge": "edge of the collimator's unexposed strip (top or bottom of the image)",
     "pectoral_edge": "edge of the pectoral muscle",
     "skin_edge": "skin line",
     "vessel": "uncalcified vessel (vein, or an artery's uncalcified stretch)",

@@ -1,7 +1,7 @@
 """Where each distractor of one synthetic image lies: the generator's own structures, re-derived read-only.
 
 A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands,
-uncalcified vessels, skin line, pectoral edge and burned-in label are. They are recomputed here from the
+uncalcified vessels, skin line, pectoral edge, the collimator's unexposed strips and burned-in label are. They are recomputed here from the
 generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and the view geometry from
 the same random streams as the cohort's images are drawn from. ``check_scene`` compares the re-derived breast
 outline with the written image and fails loudly when the generator's streams have moved on.
@@ -42,7 +42,8 @@ def scene_maps(
     breast, geometry = image_scene(plan, seed)
     mirror = plan.laterality == "R"
     foreground, skin, pectoral = _outline_maps(geometry, mirror)
-    label_pixels = check_scene(stored, bits_stored, foreground)
+    unexposed = _unexposed(geometry)
+    label_pixels = check_scene(stored, bits_stored, foreground, unexposed)
     margin_px = margin_mm / spacing_mm
     vessels = _uncalcified_stretches(breast, geometry, plan.burden)
     strands = [(geometry.to_image(strand.disc_points), 2 * strand.sigma_mm * geometry.px_per_mm())
@@ -51,6 +52,7 @@ def scene_maps(
         "label": _near(label_pixels, margin_px),
         "bac": _near(label | (truth_values == TRUTH_MASK_BAC), margin_px),
         "lookalike": _near(truth_values == TRUTH_MASK_LOOKALIKE, margin_px),
+        "collimator_edge": _near(_inner_edge(unexposed), margin_px),
         "pectoral_edge": _near(_inner_edge(pectoral), margin_px),
         "skin_edge": _near(skin, margin_px),
         "vessel": _near_polylines(shape, vessels, margin_px, mirror),
@@ -69,12 +71,12 @@ def _uncalcified_stretches(breast: Breast, geometry: ViewGeometry, burden: float
     return stretches
 
 
-def check_scene(stored: np.ndarray, bits_stored: int, foreground: np.ndarray) -> np.ndarray:
+def check_scene(stored: np.ndarray, bits_stored: int, foreground: np.ndarray, unexposed: np.ndarray) -> np.ndarray:
     """The burned-in label's pixels (non-zero outside the breast); raises SceneMismatch unless the re-derived
-    ``foreground`` is exactly the written image's: every breast pixel non-zero, and outside it only zeros and
-    the label's one grey level."""
+    ``foreground`` is exactly the written image's: every breast pixel non-zero, and outside it and the
+    ``unexposed`` strips only zeros and the label's one grey level."""
     label_value = round(LABEL_LEVEL * (2**bits_stored - 1))
-    outside = (stored != 0) & ~foreground
+    outside = (stored != 0) & ~foreground & ~unexposed
     holes = int(np.count_nonzero(foreground & (stored == 0)))
     strays = int(np.count_nonzero(outside & (stored != label_value)))
     if holes or strays:
@@ -98,6 +100,13 @@ def _outline_maps(geometry: ViewGeometry, mirror: bool) -> tuple[np.ndarray, np.
     if mirror:
         maps = {name: np.ascontiguousarray(mask[:, ::-1]) for name, mask in maps.items()}
     return maps["foreground"], maps["skin"], maps["pectoral"]
+
+
+def _unexposed(geometry: ViewGeometry) -> np.ndarray:
+    """The collimator's unexposed strips, penumbra included (whole rows, so the same for both lateralities)."""
+    rows, columns = geometry.shape
+    shade = geometry.collimation.shade(np.arange(rows, dtype=np.float32), rows)
+    return np.broadcast_to((shade > 0)[:, None], (rows, columns))
 
 
 def _inner_edge(mask: np.ndarray) -> np.ndarray:

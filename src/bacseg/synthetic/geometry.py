@@ -5,6 +5,10 @@ vessels and calcifications are the same objects in both views and in every yearl
 affine map of that disc into the detector (stretch, tilt, magnification, how far the breast is pulled
 in), clipped by the chest wall at the image edge. Images are built with the chest wall on the left
 (left breast orientation) and mirrored for right breasts at the very end.
+
+The collimator may leave an unexposed strip along the top or bottom edge, as on many clinical FFDM images: no
+dose reaches it, so a for-presentation image shows it bright, with a soft edge (the penumbra) over whatever
+tissue lies there. The breast is seen only in the exposed field between the strips.
 """
 
 from __future__ import annotations
@@ -15,12 +19,35 @@ import numpy as np
 
 PAPER_SPACING_MM = 0.07
 DETECTOR_SHAPES = {"large": (4096, 3328), "small": (3328, 2560)}
+UNEXPOSED_STRIP_PROBABILITY = 0.5  # per edge (top, bottom) and image
 
 
 def image_shape(detector: str, scale: float) -> tuple[int, int]:
     """Rows, columns of a detector's image at ``scale`` (1.0 = the paper's full size)."""
     rows, columns = DETECTOR_SHAPES[detector]
     return round(rows * scale), round(columns * scale)
+
+
+@dataclass(frozen=True)
+class Collimation:
+    """Unexposed strips along the top and bottom edges (0 px = none), each with a penumbra and a display level."""
+
+    top_px: float = 0.0  # the exposed field starts at this row
+    bottom_px: float = 0.0  # ... and ends this many rows above the last one
+    penumbra_px: float = 1.0
+    level: float = 0.9  # display level of the unexposed strip
+    level_slope: float = 0.0  # the strip's level changes by this much from the left edge to the right
+
+    def shade(self, y: np.ndarray, rows: int) -> np.ndarray:
+        """How unexposed rows ``y`` are: 0 in the field, rising over the penumbra to 1 in the strip."""
+        y = np.asarray(y, dtype=np.float32)
+        into_top = (np.float32(self.top_px) - y) / np.float32(self.penumbra_px)
+        into_bottom = (y - np.float32(rows - 1 - self.bottom_px)) / np.float32(self.penumbra_px)
+        return np.clip(np.maximum(into_top, into_bottom), 0.0, 1.0)
+
+    def exposed(self, y: np.ndarray, rows: int) -> np.ndarray:
+        """Rows of the exposed field, where the breast is seen (shade 0)."""
+        return (y >= self.top_px) & (y <= rows - 1 - self.bottom_px)
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,7 @@ class ViewGeometry:
     matrix: tuple[tuple[float, float], tuple[float, float]]  # disc (u, v) -> image offset (x, y), pixels
     ripple: tuple[float, ...]  # outline ripple: coefficients of a polynomial in sin(polar angle)
     pectoral: tuple[float, float] | None  # (x where it meets the top edge, y where it meets the left edge), MLO
+    collimation: Collimation = Collimation()
 
     def to_image(self, disc_points: np.ndarray) -> np.ndarray:
         """(N, 2) canonical disc points -> (N, 2) image (x, y) in pixels."""
@@ -81,6 +109,7 @@ def draw_view_geometry(
     centre_x = -chest_wall_offset * depth
     matrix = ((depth, 0.0), (shear * depth, half_height))
     pectoral = (rng.uniform(0.25, 0.45) * depth, rows * rng.uniform(0.35, 0.65)) if view == "MLO" else None
+    collimation = _draw_collimation(rng, spacing_mm)
     return ViewGeometry(
         shape=shape,
         spacing_mm=spacing_mm,
@@ -89,6 +118,21 @@ def draw_view_geometry(
         matrix=tuple(tuple(float(m) for m in row) for row in matrix),
         ripple=tuple(rng.normal(0.0, 0.015, size=4)),
         pectoral=pectoral,
+        collimation=collimation,
+    )
+
+
+def _draw_collimation(rng: np.random.Generator, spacing_mm: float) -> Collimation:
+    """Each of the top and bottom edges carries an unexposed strip half of the time, 0.5-3.5 mm wide (sizes
+    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm)."""
+    top, bottom = [rng.uniform(0.5, 3.5) / spacing_mm if rng.random() < UNEXPOSED_STRIP_PROBABILITY else 0.0
+                   for _edge in ("top", "bottom")]  # fmt: skip
+    return Collimation(
+        top_px=float(top),
+        bottom_px=float(bottom),
+        penumbra_px=float(rng.uniform(0.2, 0.6) / spacing_mm),
+        level=float(rng.uniform(0.85, 0.95)),
+        level_slope=float(rng.uniform(-0.03, 0.03)),
     )
 
 
@@ -120,9 +164,10 @@ class BreastMaps:
         return self.breast | self.pectoral
 
 
-def breast_maps(geometry: ViewGeometry, x: np.ndarray, y: np.ndarray) -> BreastMaps:
+def breast_maps(geometry: ViewGeometry, x: np.ndarray, y: np.ndarray, collimated: bool = True) -> BreastMaps:
     """The view's maps at pixel columns ``x`` and rows ``y`` (broadcast together: a row of x against a column
-    of y gives a raster, two equal-length vectors give points). Pixels outside the image are background."""
+    of y gives a raster, two equal-length vectors give points). Pixels outside the image are background, and
+    so are those outside the exposed field unless ``collimated`` is False (the tissue the penumbra shades)."""
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
     matrix = np.asarray(geometry.matrix, dtype=np.float32)
     u, v = _disc_coordinates(x, y, np.float32(geometry.centre), matrix)
@@ -140,6 +185,8 @@ def breast_maps(geometry: ViewGeometry, x: np.ndarray, y: np.ndarray) -> BreastM
     skin_depth_mm = (np.float32(1.0) - relative_radius) * safe_radius / (gradient * np.float32(geometry.px_per_mm()))
     rows, columns = geometry.shape
     in_image = (x >= 0) & (x <= columns - 1) & (y >= 0) & (y <= rows - 1)
+    if collimated:
+        in_image &= geometry.collimation.exposed(y, rows)
     breast = (relative_radius <= 1.0) & in_image
     pectoral_depth = np.float32(-1.0)
     if geometry.pectoral is not None:

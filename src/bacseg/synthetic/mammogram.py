@@ -2,7 +2,7 @@
 
 Composes the pieces: the breast's projection into the view (geometry), parenchyma (texture), fibrous
 strands (stroma), vessels with their calcification and the reader's centre-lines (arteries), benign
-look-alikes, acquisition noise and a burned-in view label. The image is built in display units
+look-alikes, acquisition noise, the collimator's unexposed strips and a burned-in view label. The image is built in display units
 (0 = background, 1 = brightest) with the chest wall on the left, mirrored for right breasts, and
 quantised to the stored bit depth.
 
@@ -136,7 +136,8 @@ def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bit
     flip = slice(None, None, -1) if laterality == "R" else slice(None)
     for top in range(0, shape[0], _BAND_ROWS):
         band = slice(top, min(top + _BAND_ROWS, shape[0]))
-        maps = breast_maps(geometry, columns, np.arange(band.start, band.stop, dtype=np.float32)[:, None])
+        rows = np.arange(band.start, band.stop, dtype=np.float32)[:, None]
+        maps = breast_maps(geometry, columns, rows, collimated=False)
         inside = maps.foreground
         bac, lookalike = layers.bac[band] * inside, layers.lookalike[band] * inside
         thickness = _thickness(maps.skin_depth_mm)
@@ -146,14 +147,28 @@ def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bit
             soft *= np.float32(1.0) - np.float32(MUSCLE_HIDES) * _muscle(maps)
         image += soft
         image += np.float32(CALCIFICATION_CONTRAST) * np.minimum(bac + lookalike, np.float32(1.3))
-        image += _acquisition_noise(rng, image.shape)
+        noise = _acquisition_noise(rng, image.shape)
+        image += noise
         image *= inside
+        exposed = _collimate(image, noise, geometry, rows, columns)
         np.clip(image, 0.0, 1.0, out=image)
         pixels[band] = np.rint(image * max_value)[:, flip]
-        foreground[band] = inside[:, flip]
-        bac_mask[band] = (bac > TRUTH_LEVEL)[:, flip]
-        lookalike_mask[band] = (lookalike > TRUTH_LEVEL)[:, flip]
+        foreground[band] = (inside & exposed)[:, flip]
+        bac_mask[band] = ((bac > TRUTH_LEVEL) & exposed)[:, flip]
+        lookalike_mask[band] = ((lookalike > TRUTH_LEVEL) & exposed)[:, flip]
     return pixels, foreground, bac_mask, lookalike_mask
+
+
+def _collimate(image: np.ndarray, noise: np.ndarray, geometry: ViewGeometry, rows, columns) -> np.ndarray:
+    """Blend the unexposed strips into a band of ``image`` in place (over the penumbra the tissue fades into the
+    strip's level); returns which of its rows are exposed (a column, broadcast against the band)."""
+    collimation = geometry.collimation
+    shade = collimation.shade(rows, geometry.shape[0])
+    if shade.any():
+        slope = np.float32(collimation.level_slope / max(geometry.shape[1] - 1, 1))
+        level = np.float32(collimation.level) + slope * (columns - np.float32(geometry.shape[1] / 2))
+        image += shade * (level + noise - image)
+    return shade == 0
 
 
 def _thickness(skin_depth_mm: np.ndarray) -> np.ndarray:
