@@ -184,10 +184,10 @@ def test_density_classes_in_the_papers_proportions_and_order():
 
 
 def test_unexposed_strips_hide_the_breast_and_preprocessing_leaves_them_out():
-    """Seed 0 draws an unexposed strip along the bottom edge, seed 5 along the top (each edge: half the images
+    """Seed 0 draws an unexposed strip along the bottom edge, seed 9 along the top (each edge: half the images
     each): bright across the whole width, no breast, BAC or look-alike truth in them, the breast cut off at their
     penumbra as the image edge cuts it; the preprocessed breast mask is the true foreground."""
-    for seed, edge in ((0, -1), (5, 0)):
+    for seed, edge in ((0, -1), (9, 0)):
         image = _mammogram(seed, laterality="R", lookalike_probability=1.0)
         strip = (image.pixels > 0).all(axis=1)  # no breast spans the detector's width
         assert strip[edge] and not strip[-1 - edge] and strip.sum() < 3.5 / DEFAULT_SPACING + 3

@@ -109,7 +109,7 @@ def draw_view_geometry(
     centre_x = -chest_wall_offset * depth
     matrix = ((depth, 0.0), (shear * depth, half_height))
     pectoral = (rng.uniform(0.25, 0.45) * depth, rows * rng.uniform(0.35, 0.65)) if view == "MLO" else None
-    collimation = _draw_collimation(rng, spacing_mm)
+    collimation = _draw_collimation(rng.spawn(1)[0], spacing_mm)
     return ViewGeometry(
         shape=shape,
         spacing_mm=spacing_mm,
@@ -124,7 +124,10 @@ def draw_view_geometry(
 
 def _draw_collimation(rng: np.random.Generator, spacing_mm: float) -> Collimation:
     """Each of the top and bottom edges carries an unexposed strip half of the time, 0.5-3.5 mm wide (sizes
-    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm)."""
+    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm).
+
+    Drawn from a stream of its own (a child of the image's): the rest of an image's pixels are what they were
+    before the generator had strips."""
     top, bottom = [rng.uniform(0.5, 3.5) / spacing_mm if rng.random() < UNEXPOSED_STRIP_PROBABILITY else 0.0
                    for _edge in ("top", "bottom")]  # fmt: skip
     return Collimation(
