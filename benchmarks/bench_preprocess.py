@@ -27,8 +27,8 @@ from harness import measure, measure_alternating
 from bacseg import imageops
 from bacseg.io.dicom import read_pixels
 from bacseg.io.mdai import rasterize_polylines
-from bacseg.preprocess import PreprocessParams, preprocess_image, threshold_value, write_png
-from bacseg.preprocess.image import intensity_window, to_uint8
+from bacseg.preprocess import PreprocessParams, preprocess_image, write_png
+from bacseg.preprocess.image import intensity_window, thresholded_foreground, to_uint8
 
 SHAPE = (4096, 3328)
 FACTOR = 4  # the default mask_downsample
@@ -37,7 +37,7 @@ FACTOR = 4  # the default mask_downsample
 def reference_preprocess(pixels: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, np.ndarray]:
     """preprocess_image's steps (default settings, scale 1) with scipy and scikit-image filters throughout."""
     small = transform.downscale_local_mean(pixels, (FACTOR, FACTOR))  # SHAPE divides by FACTOR: no padding
-    foreground = small > threshold_value(small, params.mask_threshold)
+    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
     foreground = ndi.binary_opening(foreground, imageops.disk(params.mask_opening_radius / FACTOR))
     mask = ndi.binary_fill_holes(imageops.largest_component(foreground))
     mask = ndi.zoom(mask.astype(np.float32), FACTOR, order=1, mode="nearest", grid_mode=True) > 0.5
@@ -88,7 +88,7 @@ def agreement(new: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, n
 def step_rows(pixels: np.ndarray, params: PreprocessParams, repeats: int) -> list[dict]:
     """Each replaced (or kept) step against its scipy/scikit-image reference, on this image's data."""
     small = imageops.block_mean(pixels, FACTOR)
-    foreground = small > threshold_value(small, params.mask_threshold)
+    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
     footprint = imageops.disk(params.mask_opening_radius / FACTOR)
     low_res_mask = ndi.binary_fill_holes(imageops.largest_component(imageops.binary_opening(foreground, footprint)))
     mask = imageops.upsample_mask(low_res_mask, FACTOR, SHAPE)

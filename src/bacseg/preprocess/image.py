@@ -11,11 +11,12 @@ Choices where the paper leaves room (all parameters):
   radius 5.
 - breast mask: threshold (triangle method by default: right for the uniform background of digital
   and CBIS-DDSM images; "li" suits film scans with a grey background), opening by disk(10), the largest
-  component, holes filled. The collimator's unexposed strips along the top and bottom edges (bright on
-  for-presentation FFDM, and touching the breast) are left out first, and the threshold found without them. It is found on the 1/4-resolution block mean (which denoises as the median
+  component, holes filled. It is found on the 1/4-resolution block mean (which denoises as the median
   would, on 16x fewer pixels; the disk scaled to match) and interpolated back; on real mammograms its
   overlap (IoU) with the full-resolution median -> threshold -> opening result is above 0.99
-  (tests/test_preprocess.py).
+  (tests/test_preprocess.py). The collimator's unexposed strips along the top and bottom edges (bright
+  on for-presentation FFDM, and touching the breast) are left out first with their penumbra, and the
+  threshold is found without them.
 - intensity: the 0.1-99.99th percentiles of the breast pixels are mapped onto 0-255 before the median.
   The median commutes with that monotone map, so filtering the 8-bit image is exact, and the 8-bit
   median is OpenCV's medianBlur, the authors' call (edge pixels repeated: bacseg.imageops.median_uint8).
@@ -72,15 +73,25 @@ def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0
     radius = params.mask_opening_radius * scale
     factor = _mask_factor(params, scale)
     small = block_mean(pixels, factor)
-    foreground = small > threshold_value(small, params.mask_threshold)
-    unexposed = unexposed_rows(foreground, params.mask_unexposed_rows)
-    if unexposed.any() and not unexposed.all():
-        foreground = small > threshold_value(small[~unexposed], params.mask_threshold)
-        foreground[unexposed] = False
+    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin * scale / factor)
     if radius / factor >= 1:
         foreground = binary_opening(foreground, disk(radius / factor))
     mask = ndi.binary_fill_holes(largest_component(foreground))
     return upsample_mask(mask, factor, pixels.shape)
+
+
+def thresholded_foreground(image: np.ndarray, params: PreprocessParams, margin_px: float) -> np.ndarray:
+    """Pixels above the breast/background threshold, less the collimator's unexposed strips and ``margin_px``
+    rows beyond them (the threshold is found without them: their bright peak would pull it up)."""
+    foreground = image > threshold_value(image, params.mask_threshold)
+    unexposed = unexposed_rows(foreground, params.mask_unexposed_rows)
+    if unexposed.any() and not unexposed.all():
+        foreground = image > threshold_value(image[~unexposed], params.mask_threshold)
+        reach = int(np.ceil(margin_px))
+        if reach:
+            unexposed = ndi.binary_dilation(unexposed, np.ones(2 * reach + 1, dtype=bool))
+        foreground[unexposed] = False
+    return foreground
 
 
 def unexposed_rows(foreground: np.ndarray, fraction: float) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Where each distractor of one synthetic image lies: the generator's own structures, re-derived read-only.
 
 A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands,
-uncalcified vessels, skin line, pectoral edge, the collimator's unexposed strips and burned-in label are. They are recomputed here from the
-generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and the view geometry from
+uncalcified vessels, skin line, pectoral edge, unexposed strips and burned-in label are. They are recomputed here
+from the generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and the view geometry from
 the same random streams as the cohort's images are drawn from. ``check_scene`` compares the re-derived breast
 outline with the written image and fails loudly when the generator's streams have moved on.
 

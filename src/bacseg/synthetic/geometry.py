@@ -124,7 +124,7 @@ def draw_view_geometry(
 
 def _draw_collimation(rng: np.random.Generator, spacing_mm: float) -> Collimation:
     """Each of the top and bottom edges carries an unexposed strip half of the time, 0.5-3.5 mm wide (sizes
-    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm).
+    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm, the penumbra 0.3-1.4 mm).
 
     Drawn from a stream of its own (a child of the image's): the rest of an image's pixels are what they were
     before the generator had strips."""
@@ -133,7 +133,7 @@ def _draw_collimation(rng: np.random.Generator, spacing_mm: float) -> Collimatio
     return Collimation(
         top_px=float(top),
         bottom_px=float(bottom),
-        penumbra_px=float(rng.uniform(0.2, 0.6) / spacing_mm),
+        penumbra_px=float(rng.uniform(0.3, 1.0) / spacing_mm),
         level=float(rng.uniform(0.85, 0.95)),
         level_slope=float(rng.uniform(-0.03, 0.03)),
     )

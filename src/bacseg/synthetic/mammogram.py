@@ -2,9 +2,9 @@
 
 Composes the pieces: the breast's projection into the view (geometry), parenchyma (texture), fibrous
 strands (stroma), vessels with their calcification and the reader's centre-lines (arteries), benign
-look-alikes, acquisition noise, the collimator's unexposed strips and a burned-in view label. The image is built in display units
-(0 = background, 1 = brightest) with the chest wall on the left, mirrored for right breasts, and
-quantised to the stored bit depth.
+look-alikes, acquisition noise, the collimator's unexposed strips and a burned-in view label. The image
+is built in display units (0 = background, 1 = brightest) with the chest wall on the left, mirrored for
+right breasts, and quantised to the stored bit depth.
 
 The truth mask is where the rendered calcification alone exceeds half its nominal peak, so "calcified
 pixel" has one exact meaning, whatever the pattern or the scale.
