@@ -28,7 +28,7 @@ from bacseg import imageops
 from bacseg.io.dicom import read_pixels
 from bacseg.io.mdai import rasterize_polylines
 from bacseg.preprocess import PreprocessParams, preprocess_image, write_png
-from bacseg.preprocess.image import intensity_window, thresholded_foreground, to_uint8
+from bacseg.preprocess.image import fade_towards, intensity_window, thresholded_foreground, to_uint8
 
 SHAPE = (4096, 3328)
 FACTOR = 4  # the default mask_downsample
@@ -37,14 +37,18 @@ FACTOR = 4  # the default mask_downsample
 def reference_preprocess(pixels: np.ndarray, params: PreprocessParams) -> tuple[np.ndarray, np.ndarray]:
     """preprocess_image's steps (default settings, scale 1) with scipy and scikit-image filters throughout."""
     small = transform.downscale_local_mean(pixels, (FACTOR, FACTOR))  # SHAPE divides by FACTOR: no padding
-    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
+    foreground, left_out = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
     foreground = ndi.binary_opening(foreground, imageops.disk(params.mask_opening_radius / FACTOR))
     mask = ndi.binary_fill_holes(imageops.largest_component(foreground))
+    left_out = np.repeat(left_out, FACTOR)
     mask = ndi.zoom(mask.astype(np.float32), FACTOR, order=1, mode="nearest", grid_mode=True) > 0.5
+    mask &= ~left_out[:, None]
     image = ndi.median_filter(to_uint8(pixels, intensity_window(pixels, mask, params.intensity_percentiles)), size=5)
     image *= mask
-    enhanced = exposure.equalize_adapthist(image, clip_limit=params.clahe_clip_limit) * 255
-    return np.rint(enhanced).astype(np.uint8) * mask, mask
+    enhanced = np.rint(exposure.equalize_adapthist(image, clip_limit=params.clahe_clip_limit) * 255).astype(np.uint8)
+    enhanced *= mask
+    fade_towards(enhanced, left_out, params.mask_unexposed_fade)
+    return enhanced, mask
 
 
 def with_opencv_threads(threads: int, function):
@@ -88,7 +92,7 @@ def agreement(new: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, n
 def step_rows(pixels: np.ndarray, params: PreprocessParams, repeats: int) -> list[dict]:
     """Each replaced (or kept) step against its scipy/scikit-image reference, on this image's data."""
     small = imageops.block_mean(pixels, FACTOR)
-    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
+    foreground, _ = thresholded_foreground(small, params, params.mask_unexposed_margin / FACTOR)
     footprint = imageops.disk(params.mask_opening_radius / FACTOR)
     low_res_mask = ndi.binary_fill_holes(imageops.largest_component(imageops.binary_opening(foreground, footprint)))
     mask = imageops.upsample_mask(low_res_mask, FACTOR, SHAPE)

@@ -33,7 +33,7 @@ from bacseg.preprocess import (
     threshold_value,
     to_uint8,
 )
-from bacseg.preprocess.image import unexposed_rows
+from bacseg.preprocess.image import fade_towards, unexposed_rows
 
 REAL = ["CBIS-DDSM_Mass-Test_P_00173_LEFT_CC_ds4_rle.dcm", "CBIS-DDSM_Mass-Test_P_00173_LEFT_MLO_ds4_rle.dcm", "MG1_J2KI_ds4_rle.dcm"]
 # Rows away from the top and bottom edges, where MG1's unexposed strips (and the mask's margin of 14 px next to
@@ -92,7 +92,7 @@ def test_low_resolution_breast_mask_matches_the_full_resolution_paper_steps(refe
     """The shortcut: the mask found at 1/4 scale is close to median -> threshold -> opening(disk 10) at full scale."""
     params = _params_for(name)
     _, pixels = read_pixels(reference_dir / "real_mammograms" / name)
-    fast = breast_mask(pixels, params)
+    fast = breast_mask(pixels, params).pixels
     window = (float(pixels.min()), float(pixels.max()))
     threshold = threshold_value(block_mean(pixels, 4), params.mask_threshold)
     median = ndi.median_filter(to_uint8(pixels, window), size=5)
@@ -110,7 +110,7 @@ def test_the_collimators_unexposed_strips_are_not_breast(reference_dir):
     bright_rows = np.flatnonzero(np.percentile(pixels, 10, axis=1) > 0.85 * pixels.max())
     assert bright_rows.min() > 1000 and np.array_equal(bright_rows, np.arange(bright_rows.min(), pixels.shape[0]))
     for params in (PreprocessParams(), FILM_PARAMS):
-        mask = breast_mask(pixels, params)
+        mask = breast_mask(pixels, params).pixels
         assert not mask[bright_rows].any() and not mask[0].any()
         assert mask[bright_rows.min() - 40].sum() > 0.1 * pixels.shape[1]  # the breast just above the strip stays
 
@@ -123,6 +123,34 @@ def test_unexposed_rows_are_the_runs_of_wide_rows_from_the_top_and_bottom_edges(
     assert np.flatnonzero(unexposed_rows(foreground, 0.95)).tolist() == [0, 1, 9]
     assert np.flatnonzero(unexposed_rows(foreground, 1.0)).tolist() == [0, 9]
     assert not unexposed_rows(foreground[2:9], 0.95).any()
+
+
+def test_the_image_fades_into_an_unexposed_strip_instead_of_ending_in_a_straight_cut(reference_dir):
+    """Where MG1's strips cut the breast, the image dims towards them over mask_unexposed_fade rows (a network
+    trained on synthetic patches marked the sharp cut as BAC); with no fade the first breast row is as bright
+    as the tissue beyond."""
+    _, pixels = read_pixels(reference_dir / "real_mammograms" / "MG1_J2KI_ds4_rle.dcm")
+
+    def first_rows_against_tissue(params):
+        result = preprocess_image(pixels, params)
+        top = np.flatnonzero(result.breast_mask.any(axis=1))[0]
+        brightness = [result.image[row][result.breast_mask[row]].mean() for row in (top, top + 40)]
+        return brightness[0] / brightness[1], result.breast_mask
+
+    faded, mask = first_rows_against_tissue(PreprocessParams())
+    sharp, sharp_mask = first_rows_against_tissue(PreprocessParams(mask_unexposed_fade=0))
+    assert faded < 0.15 and sharp > 0.8 and np.array_equal(mask, sharp_mask)
+
+
+def test_fade_scales_rows_by_their_distance_from_the_marked_rows():
+    image = np.full((8, 3), 200, dtype=np.uint8)
+    rows = np.array([True, True, False, False, False, False, False, True])
+    fade_towards(image, rows, 4)
+    assert image[:, 0].tolist() == [0, 0, 50, 100, 150, 100, 50, 0] and (image == image[:, :1]).all()
+    untouched = np.full((8, 3), 200, dtype=np.uint8)
+    fade_towards(untouched, np.zeros(8, dtype=bool), 4)
+    fade_towards(untouched, rows, 0.5)
+    assert (untouched == 200).all()
 
 
 def test_median_of_windowed_image_equals_window_of_median(full_size):

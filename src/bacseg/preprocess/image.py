@@ -16,7 +16,9 @@ Choices where the paper leaves room (all parameters):
   overlap (IoU) with the full-resolution median -> threshold -> opening result is above 0.99
   (tests/test_preprocess.py). The collimator's unexposed strips along the top and bottom edges (bright
   on for-presentation FFDM, and touching the breast) are left out first with their penumbra, and the
-  threshold is found without them.
+  threshold is found without them. Where such a strip cuts the breast, the output fades to 0 over
+  ``mask_unexposed_fade`` rows towards it, as the breast fades into the background at the skin: a network
+  trained on patches with BAC marked the sharp straight cut as BAC.
 - intensity: the 0.1-99.99th percentiles of the breast pixels are mapped onto 0-255 before the median.
   The median commutes with that monotone map, so filtering the 8-bit image is exact, and the 8-bit
   median is OpenCV's medianBlur, the authors' call (edge pixels repeated: bacseg.imageops.median_uint8).
@@ -64,7 +66,13 @@ def median_footprint(params: PreprocessParams, scale: float) -> np.ndarray:
     return np.ones((width, width), dtype=bool)
 
 
-def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0) -> np.ndarray:
+@dataclass(frozen=True)
+class BreastMask:
+    pixels: np.ndarray  # bool, the breast
+    left_out_rows: np.ndarray  # bool per row: the collimator's unexposed strips and the margin beside them
+
+
+def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0) -> BreastMask:
     """Threshold, opening by disk(radius) (erases burned-in labels), largest component, holes filled.
 
     Found on the block-mean image at 1/``mask_downsample`` resolution (less when the scaled radius
@@ -73,16 +81,20 @@ def breast_mask(pixels: np.ndarray, params: PreprocessParams, scale: float = 1.0
     radius = params.mask_opening_radius * scale
     factor = _mask_factor(params, scale)
     small = block_mean(pixels, factor)
-    foreground = thresholded_foreground(small, params, params.mask_unexposed_margin * scale / factor)
+    foreground, left_out = thresholded_foreground(small, params, params.mask_unexposed_margin * scale / factor)
     if radius / factor >= 1:
         foreground = binary_opening(foreground, disk(radius / factor))
     mask = ndi.binary_fill_holes(largest_component(foreground))
-    return upsample_mask(mask, factor, pixels.shape)
+    left_out = np.repeat(left_out, factor)[: pixels.shape[0]]
+    return BreastMask(upsample_mask(mask, factor, pixels.shape) & ~left_out[:, None], left_out)
 
 
-def thresholded_foreground(image: np.ndarray, params: PreprocessParams, margin_px: float) -> np.ndarray:
+def thresholded_foreground(
+    image: np.ndarray, params: PreprocessParams, margin_px: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixels above the breast/background threshold, less the collimator's unexposed strips and ``margin_px``
-    rows beyond them (the threshold is found without them: their bright peak would pull it up)."""
+    rows beyond them (the threshold is found without them: their bright peak would pull it up); and those
+    rows."""
     foreground = image > threshold_value(image, params.mask_threshold)
     unexposed = unexposed_rows(foreground, params.mask_unexposed_rows)
     if unexposed.any() and not unexposed.all():
@@ -91,7 +103,9 @@ def thresholded_foreground(image: np.ndarray, params: PreprocessParams, margin_p
         if reach:
             unexposed = ndi.binary_dilation(unexposed, np.ones(2 * reach + 1, dtype=bool))
         foreground[unexposed] = False
-    return foreground
+    else:
+        unexposed[:] = False
+    return foreground, unexposed
 
 
 def unexposed_rows(foreground: np.ndarray, fraction: float) -> np.ndarray:
@@ -147,7 +161,8 @@ def preprocess_image(
     params = params or PreprocessParams()
     scale = params.size_scale(pixel_spacing_mm)
     pixels = np.asarray(pixels, dtype=np.float32)
-    mask = breast_mask(pixels, params, scale)
+    found = breast_mask(pixels, params, scale)
+    mask = found.pixels
     if not mask.any():
         raise PreprocessError("no breast found (the image is uniform or the threshold excludes everything)")
     window = intensity_window(pixels, mask, params.intensity_percentiles)
@@ -156,7 +171,19 @@ def preprocess_image(
     if params.contrast == "clahe":
         image = clahe_uint8(image, params.clahe_clip_limit, params.clahe_tiles, threads)
         image *= mask
+    fade_towards(image, found.left_out_rows, params.mask_unexposed_fade * scale)
     return Preprocessed(image=image, breast_mask=mask, window=window, size_scale=scale)
+
+
+def fade_towards(image: np.ndarray, rows: np.ndarray, width_px: float) -> None:
+    """Scale ``image``'s rows in place by their distance from the nearest of ``rows``, from 1/``width_px`` next
+    to them up to 1 at ``width_px`` rows away (nothing when no row is marked or the width is under a pixel)."""
+    if width_px < 1 or not rows.any():
+        return
+    distance = ndi.distance_transform_edt(~rows)
+    gain = np.minimum(distance / width_px, 1.0)[:, None]
+    changed = gain[:, 0] < 1
+    image[changed] = np.rint(image[changed] * gain[changed]).astype(image.dtype)
 
 
 def annotation_mask(

@@ -26,6 +26,7 @@ class PreprocessParams:
     mask_threshold: str | float  # a THRESHOLD_METHODS name or a fraction of the intensity range
     mask_unexposed_rows: float
     mask_unexposed_margin: float
+    mask_unexposed_fade: float
     mask_opening_radius: float
     mask_downsample: int
     annotation_closing_radius: float
