@@ -116,9 +116,9 @@ def test_the_realism_json_has_every_field(tmp_path, config):
 
     from bacseg.realism.benchmark import run_realism
 
-    config = {**config, "realism": {**config["realism"], "n_subjects": 1, "scale": 0.125, "package_views": []}}
-    run_realism(config, weights="authors", reference_dir=None, json_path=tmp_path / "realism.json",
-                figure_path=tmp_path / "realism.png")  # fmt: skip
+    config = {**config, "realism": {**config["realism"], "n_subjects": 1, "scale": 0.125, "package_views": [],
+                                    "real_mammograms": None}}  # fmt: skip
+    run_realism(config, weights="authors", json_path=tmp_path / "realism.json", figure_path=tmp_path / "realism.png")
     result = json.loads((tmp_path / "realism.json").read_text())
     assert set(result) >= {"judge", "cohort", "per_image", "pooled", "false_positives", "beta", "real", "goal"}
     judged = [image for image in result["per_image"] if image["has_bac"]]
@@ -134,6 +134,27 @@ def test_the_realism_json_has_every_field(tmp_path, config):
     assert result["beta"]["min"] <= result["beta"]["median"] <= result["beta"]["max"]
     assert result["judge"]["model"] == "SCU-Net" and result["judge"]["settings"]["tile_size"] == 512
     assert result["real"] == [] and Image.open(tmp_path / "realism.png").size[0] > 0
+
+
+def test_a_clone_without_the_reference_folder_still_measures_realism(tmp_path, monkeypatch, caplog):
+    """The default folder (../shared beside the checkout) is optional: absent, the figure goes on without it."""
+    from bacseg.realism import real
+
+    monkeypatch.setattr(real, "CHECKOUT", tmp_path / "clone")
+    with caplog.at_level("WARNING", logger="bacseg.realism.real"):
+        assert real.reference_folder("../shared/reference/real_mammograms") is None
+    assert str(tmp_path / "clone" / "../shared/reference/real_mammograms") in caplog.text
+    assert real.reference_folder(None) is None
+
+
+def test_a_missing_folder_the_config_names_fails_before_the_judge_runs(tmp_path, config):
+    from bacseg.realism.benchmark import run_realism
+
+    config = {**config, "realism": {**config["realism"], "real_mammograms": str(tmp_path / "my_mammograms")}}
+    with pytest.raises(FileNotFoundError, match="my_mammograms: no such folder of real mammograms"):
+        run_realism(config, weights=tmp_path / "no_weights.ckpt", json_path=tmp_path / "realism.json",
+                    figure_path=tmp_path / "realism.png")  # fmt: skip
+    assert not (tmp_path / "realism.json").exists()
 
 
 def test_the_judges_dice_stays_above_its_floor(config):

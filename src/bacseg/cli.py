@@ -127,17 +127,15 @@ def _realism(args: argparse.Namespace) -> None:
 
     configure_jax()
     from bacseg.realism.benchmark import run_realism
-    from bacseg.realism.real import in_checkout
     from bacseg.settings import load_config
 
     config = load_config(args.config)
     overrides = {"n_subjects": args.subjects, "scale": args.scale, "seed": args.seed}
     config["realism"].update({key: value for key, value in overrides.items() if value is not None})
-    folder = config["realism"]["real_mammograms"]
     args.out.mkdir(parents=True, exist_ok=True)
     written = {"json": args.out / "realism.json", "figure": args.out / "realism.png"}
-    result = run_realism(config, weights=args.weights, reference_dir=in_checkout(folder) if folder else None,
-                         json_path=written["json"], figure_path=written["figure"], workers=args.workers)  # fmt: skip
+    result = run_realism(config, weights=args.weights, json_path=written["json"], figure_path=written["figure"],
+                         workers=args.workers)  # fmt: skip
     print(json.dumps({"pooled": result["pooled"], "beta_median": result["beta"]["median"],
                       **{key: str(path) for key, path in written.items()}}, indent=2))  # fmt: skip
 

@@ -2,9 +2,6 @@
 # convert_authors_weights) judges a synthetic cohort A synthesised for it alone (config `realism`: its size,
 # scale and seed; not the training cohort), beside real reference mammograms at the same pixel size.
 
-REAL_MAMMOGRAMS = config["realism"]["real_mammograms"]  # null: no real files in the figure
-
-
 rule realism:
     input:
         judge=rules.convert_authors_weights.output[0],
@@ -13,7 +10,6 @@ rule realism:
         png=report("results/review/realism.png", category="Review", caption="../report/realism_figure.rst"),
     params:
         config=config,
-        real_mammograms=in_checkout(REAL_MAMMOGRAMS) if REAL_MAMMOGRAMS else None,
     threads: workflow.cores
     log:
         "results/logs/realism.log",

@@ -12,7 +12,6 @@ if __name__ == "__main__":
         run_realism(
             snakemake.params.config,
             weights=snakemake.input.judge,
-            reference_dir=snakemake.params.real_mammograms,
             json_path=snakemake.output.json,
             figure_path=snakemake.output.png,
             workers=snakemake.threads,

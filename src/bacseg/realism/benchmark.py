@@ -30,7 +30,7 @@ from bacseg.realism.beta import beta_summary, image_betas
 from bacseg.realism.causes import CAUSES, add_attributions, attribute_false_positives
 from bacseg.realism.figure import Crop, crop_at, draw_realism_figure
 from bacseg.realism.judge import Judge, load_judge
-from bacseg.realism.real import read_at_spacing, real_images
+from bacseg.realism.real import RealImage, read_at_spacing, real_images, reference_folder
 from bacseg.realism.scene import scene_maps
 from bacseg.synthetic import CohortOutputs, generate_cohort
 from bacseg.synthetic.cohorts import plan_cohort
@@ -51,10 +51,12 @@ def judge_cohort_config(config: Mapping) -> dict:
             "annotated_fraction": 1.0}  # fmt: skip
 
 
-def run_realism(config: Mapping, *, weights: Path | str, reference_dir: Path | str | None, json_path: Path | str,
-                figure_path: Path | str, workers: int = 1) -> dict:  # fmt: skip
+def run_realism(config: Mapping, *, weights: Path | str, json_path: Path | str, figure_path: Path | str,
+                workers: int = 1) -> dict:  # fmt: skip
     """Measure (see the module docstring), write ``json_path`` and ``figure_path``; returns the JSON's content."""
     realism = config["realism"]
+    references = real_images(reference_folder(realism["real_mammograms"]), realism["package_views"],
+                             realism["real_spacing_mm"])  # fmt: skip
     cohort = judge_cohort_config(config)
     spacing_mm = PAPER_SPACING_MM / cohort["scale"]
     judge = load_judge(config, weights)
@@ -65,7 +67,7 @@ def run_realism(config: Mapping, *, weights: Path | str, reference_dir: Path | s
         LOG.info(f"judge cohort: {cohort['n_subjects']} subject(s) at scale {cohort['scale']} synthesised in "
                  f"{time.perf_counter() - start:.1f} s")  # fmt: skip
         images, crops = judge_synthetic(outputs, config, judge)
-    real, real_crops = judge_real(config, judge, reference_dir, spacing_mm)
+    real, real_crops = judge_real(config, judge, references, spacing_mm)
     result = realism_record(config, judge, images, real, spacing_mm)
     Path(json_path).parent.mkdir(parents=True, exist_ok=True)
     Path(json_path).write_text(json.dumps(_finite(result), indent=1, allow_nan=False) + "\n")
@@ -109,13 +111,15 @@ def judge_synthetic(outputs: CohortOutputs, config: Mapping, judge: Judge) -> tu
     return records, crops
 
 
-def judge_real(config: Mapping, judge: Judge, reference_dir, spacing_mm: float) -> tuple[list[dict], list[Crop]]:
+def judge_real(
+    config: Mapping, judge: Judge, references: list[RealImage], spacing_mm: float
+) -> tuple[list[dict], list[Crop]]:
     """The judge on each real reference mammogram at ``spacing_mm``: its area above the cutoff, its beta (of the
     file's own pixels, as the tool measures a file) and a crop centred on its largest marked region."""
     realism = config["realism"]
     side_px = round(realism["crop_mm"] / spacing_mm)
     records, crops = [], []
-    for real in real_images(reference_dir, realism["package_views"], realism["real_spacing_mm"]):
+    for real in references:
         image, probabilities = judge.read_pixels(read_at_spacing(real, spacing_mm), spacing_mm)
         predicted = binarise(probabilities, realism["cutoff"])
         records.append({"image": real.name, "assumed_spacing_mm": real.spacing_mm,

