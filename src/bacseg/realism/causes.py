@@ -4,7 +4,8 @@ that holds it (else "other"), and each 8-connected false-positive component to t
 The order puts the unambiguous first: the burned-in label, then pixels next to the BAC itself (a disagreement
 about a calcified vessel's edge, not a distractor), the look-alike calcifications, the edge of the collimator's
 unexposed strip (which also cuts the pectoral muscle and the breast off), the pectoral and skin edges,
-uncalcified vessels, and last the fibrous strands, which run everywhere and would otherwise take the rest.
+uncalcified vessels, and last the fibrous strands and the fat lobules' walls, which run everywhere and would
+otherwise take the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CAUSES = {
     "skin_edge": "skin line",
     "vessel": "uncalcified vessel (vein, or an artery's uncalcified stretch)",
     "strand": "fibrous strand (Cooper's ligament, duct)",
+    "lobule_wall": "wall of a fat lobule (Cooper's ligament)",
     "other": "none of the above (parenchyma)",
 }
 

@@ -1,14 +1,14 @@
 """Where each distractor of one synthetic image lies: the generator's own structures, re-derived read-only.
 
-A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands,
-uncalcified vessels, skin line, pectoral edge, unexposed strips and burned-in label are. They are recomputed here
+A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands, fat
+lobules' walls, uncalcified vessels, skin line, pectoral edge, unexposed strips and burned-in label are. They are recomputed here
 from the generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and the view geometry from
 the same random streams as the cohort's images are drawn from. ``check_scene`` compares the re-derived breast
 outline with the written image and fails loudly when the generator's streams have moved on.
 
 Each map marks the pixels within a reach of its structure: the structure's own half-width (a vessel's radius,
-two Gaussian widths of a strand) plus ``margin_mm``, about half the band the judge marks along a calcified
-vessel on real FFDM (1.6-1.8 mm).
+two Gaussian widths of a strand; a lobule wall where it reaches a quarter of its peak) plus ``margin_mm``, about
+half the band the judge marks along a calcified vessel on real FFDM (1.6-1.8 mm).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from bacseg.io.mdai import rasterize_polylines
 from bacseg.synthetic.anatomy import Breast
 from bacseg.synthetic.cohorts import TRUTH_MASK_BAC, TRUTH_MASK_LOOKALIKE, ImagePlan, image_scene
 from bacseg.synthetic.geometry import ViewGeometry, breast_maps
+from bacseg.synthetic.lobules import septum_layer
 from bacseg.synthetic.mammogram import LABEL_LEVEL, SKIN_MM
 from bacseg.synthetic.vessels import runs
 
 _BAND_ROWS = 512
+WALL_SHOWS = 0.25  # a lobule wall counts where it reaches this fraction of its peak
 
 
 class SceneMismatch(ValueError):
@@ -57,7 +59,14 @@ def scene_maps(
         "skin_edge": _near(skin, margin_px),
         "vessel": _near_polylines(shape, vessels, margin_px, mirror),
         "strand": _near_polylines(shape, strands, margin_px, mirror),
+        "lobule_wall": _near(_lobule_walls(breast, geometry, mirror), margin_px),
     }
+
+
+def _lobule_walls(breast: Breast, geometry: ViewGeometry, mirror: bool) -> np.ndarray:
+    """Where the fat lobules' walls reach a quarter of their peak (in fat; the generator dims them in dense tissue)."""
+    walls = septum_layer(breast.lobules, geometry, breast.size_mm) >= np.float32(WALL_SHOWS * breast.lobules.peak)
+    return np.ascontiguousarray(walls[:, ::-1]) if mirror else walls
 
 
 def _uncalcified_stretches(breast: Breast, geometry: ViewGeometry, burden: float) -> list[tuple[np.ndarray, float]]:

@@ -1,4 +1,4 @@
-"""One breast as it is between exams: size, density, vessels, benign calcifications, fibrous strands.
+"""One breast as it is between exams: size, density, vessels, benign calcifications, fibrous strands, fat lobules.
 
 Everything here is view-independent and lives in the canonical frame (see geometry.py), so the CC
 and MLO of one breast, and its yearly exams, show the same vessels and the same calcifications.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bacseg.synthetic.lobules import Lobules, draw_lobules
 from bacseg.synthetic.lookalikes import Lookalike, scatter_lookalikes
 from bacseg.synthetic.stroma import Strand, grow_strands
 from bacseg.synthetic.texture import DENSE_FRACTION_RANGE, draw_density_class
@@ -24,6 +25,7 @@ class Breast:
     vessels: list[Vessel]
     lookalikes: list[Lookalike]
     strands: list[Strand]
+    lobules: Lobules
 
     def calcified(self, burden: float) -> list[np.ndarray]:
         """Per vessel, which samples are calcified at ``burden`` (calcified fraction of arterial length)."""
@@ -40,4 +42,6 @@ def draw_breast(
     dense_fraction = rng.uniform(*DENSE_FRACTION_RANGE[density_class])
     vessels = grow_vessels(rng, size_mm)
     lookalikes = scatter_lookalikes(rng, vessels, size_mm) if rng.random() < lookalike_probability else []
-    return Breast(size_mm, density_class, dense_fraction, vessels, lookalikes, grow_strands(rng, size_mm))
+    strands = grow_strands(rng, size_mm)
+    lobules = draw_lobules(rng.spawn(1)[0], size_mm)  # a stream of its own: the rest is as it was before lobules
+    return Breast(size_mm, density_class, dense_fraction, vessels, lookalikes, strands, lobules)

@@ -67,6 +67,10 @@ class ViewGeometry:
         """(N, 2) canonical disc points -> (N, 2) image (x, y) in pixels."""
         return np.asarray(self.centre) + disc_points @ np.asarray(self.matrix).T
 
+    def to_disc(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Canonical disc coordinates (u, v) of pixel columns ``x`` and rows ``y`` (broadcast together)."""
+        return _disc_coordinates(x, y, self.centre, self.matrix)
+
     def px_per_mm(self) -> float:
         """Image pixels per millimetre of breast (magnification included)."""
         return self.magnification / self.spacing_mm

@@ -20,6 +20,7 @@ from bacseg.synthetic.anatomy import Breast, draw_breast
 from bacseg.synthetic.arteries import centrelines, vessel_layers
 from bacseg.synthetic.geometry import BreastMaps, ViewGeometry, breast_maps, draw_view_geometry
 from bacseg.synthetic.labels import place_label
+from bacseg.synthetic.lobules import septum_layer
 from bacseg.synthetic.render import arc_length, concatenate_stamps, polyline_stamps, splat
 from bacseg.synthetic.texture import dense_threshold, glandular_fraction, power_law_noise
 from bacseg.synthetic.vessels import calcium_mass_mg
@@ -110,6 +111,7 @@ class _Layers:
 
     noise: np.ndarray  # power-law parenchyma noise, unit variance
     soft: np.ndarray  # faint soft tissue (vessels, fibrous strands), display units
+    septa: np.ndarray  # the fat lobules' walls, in units of STRAND_CONTRAST
     bac: np.ndarray  # calcification, 1 = nominal peak
     lookalike: np.ndarray  # benign calcification, 1 = nominal peak
 
@@ -119,7 +121,8 @@ def _layers(rng, geometry: ViewGeometry, breast: Breast, vessel_points, calcifie
     soft, bac = vessel_layers(geometry, breast.vessels, vessel_points, calcified)
     soft *= np.float32(VESSEL_CONTRAST)
     soft += np.float32(STRAND_CONTRAST) * _strand_layer(geometry, breast)
-    return _Layers(noise, soft, bac, _lookalike_layer(geometry, breast))
+    septa = septum_layer(breast.lobules, geometry, breast.size_mm)
+    return _Layers(noise, soft, septa, bac, _lookalike_layer(geometry, breast))
 
 
 def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bits_stored: int, laterality: str):
@@ -141,7 +144,7 @@ def _composite(rng, geometry: ViewGeometry, breast: Breast, layers: _Layers, bit
         inside = maps.foreground
         bac, lookalike = layers.bac[band] * inside, layers.lookalike[band] * inside
         thickness = _thickness(maps.skin_depth_mm)
-        image = _parenchyma(layers.noise[band], maps, threshold, thickness)
+        image = _parenchyma(layers.noise[band], layers.septa[band], maps, threshold, thickness)
         soft = layers.soft[band] * (np.float32(0.5) + np.float32(0.5) * thickness)
         if maps.pectoral.any():  # the muscle hides the breast's strands and vessels behind it
             soft *= np.float32(1.0) - np.float32(MUSCLE_HIDES) * _muscle(maps)
@@ -193,11 +196,14 @@ def _dense_threshold(geometry: ViewGeometry, noise: np.ndarray, dense_fraction: 
     return dense_threshold(tissue[maps.breast], dense_fraction)
 
 
-def _parenchyma(noise: np.ndarray, maps: BreastMaps, threshold: float, thickness: np.ndarray) -> np.ndarray:
-    """Fat and glandular tissue, thinning towards the skin, with the skin line and the pectoral muscle."""
+def _parenchyma(noise: np.ndarray, septa: np.ndarray, maps: BreastMaps, threshold: float, thickness: np.ndarray):
+    """Fat and glandular tissue, thinning towards the skin, the fat lobules' walls (where there is fat), the skin
+    line and the pectoral muscle."""
     glandular = glandular_fraction(noise + _central_prior(maps), threshold)
     glandular *= np.clip(maps.skin_depth_mm * np.float32(1 / 6.0), 0.0, 1.0)  # subcutaneous fat
-    tissue = (np.float32(FAT) + np.float32(DENSE - FAT) * glandular) * (np.float32(0.35) + np.float32(0.65) * thickness)
+    tissue = np.float32(FAT) + np.float32(DENSE - FAT) * glandular
+    tissue += np.float32(STRAND_CONTRAST) * septa * (np.float32(1.0) - glandular)
+    tissue *= np.float32(0.35) + np.float32(0.65) * thickness
     tissue += np.float32(SKIN) * np.clip(np.float32(1.0) - maps.skin_depth_mm * np.float32(1 / SKIN_MM), 0.0, 1.0)
     if maps.pectoral.any():  # brighter towards the axilla, with a soft edge where the muscle thins out
         depth = np.clip(maps.pectoral_depth, 0.0, 1.0)
