@@ -104,7 +104,7 @@ def test_low_resolution_breast_mask_matches_the_full_resolution_paper_steps(refe
 
 
 def test_the_collimators_unexposed_strips_are_not_breast(reference_dir):
-    """The clinical FFDM image has bright unexposed strips along its top and bottom edges, touching the breast
+    """The DDSM film MG1 has bright unexposed strips along its top and bottom edges, touching the breast
     (bright across the whole width, background included): the mask leaves them out, and keeps the breast."""
     _, pixels = read_pixels(reference_dir / "real_mammograms" / "MG1_J2KI_ds4_rle.dcm")
     bright_rows = np.flatnonzero(np.percentile(pixels, 10, axis=1) > 0.85 * pixels.max())

@@ -6,7 +6,7 @@ affine map of that disc into the detector (stretch, tilt, magnification, how far
 in), clipped by the chest wall at the image edge. Images are built with the chest wall on the left
 (left breast orientation) and mirrored for right breasts at the very end.
 
-The collimator may leave an unexposed strip along the top or bottom edge, as on many clinical FFDM images: no
+The collimator may leave an unexposed strip along the top or bottom edge, as on many clinical mammograms: no
 dose reaches it, so a for-presentation image shows it bright, with a soft edge (the penumbra) over whatever
 tissue lies there. The breast is seen only in the exposed field between the strips.
 """
@@ -128,7 +128,7 @@ def draw_view_geometry(
 
 def _draw_collimation(rng: np.random.Generator, spacing_mm: float) -> Collimation:
     """Each of the top and bottom edges carries an unexposed strip half of the time, 0.5-3.5 mm wide (sizes
-    measured on a clinical FFDM image of ../shared/reference/real_mammograms: 0.8 and 2.8 mm, the penumbra 0.3-1.4 mm).
+    measured on MG1 of ../shared/reference/real_mammograms, a DDSM film scan: 0.8 and 2.8 mm, the penumbra 0.3-1.4 mm).
 
     Drawn from a stream of its own (a child of the image's): the rest of an image's pixels are what they were
     before the generator had strips."""
