@@ -2,8 +2,8 @@
 
 The fat of a breast is a mosaic of lobules a few millimetres across, each wrapped in a thin fibrous septum. In
 projection the septa are a network of thin bright arcs that fills every fatty region: on a real mammogram they are
-the commonest thin bright curves, as thin as a calcified vessel wall and nearly as bright where the beam runs
-along them, and they make BAC hard to find (a network trained without them marks them as BAC).
+the commonest thin bright curves, brightest where the beam runs along them, and a network that never saw them can
+take them for BAC (a model trained on these cohorts before they had lobules marked them on the real film MG1).
 
 The lobules are a Voronoi mosaic of jittered centres in the breast's canonical frame (millimetres of breast), its
 cell walls bent by a smooth warp; each wall is a Gaussian ridge, some walls faint or absent. The walls are found
@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 from bacseg.synthetic.geometry import ViewGeometry
 
 GRID_MM = 0.5  # coarse grid of the wall distance
+BENDS = 6  # plane waves of the warp that bends the walls
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ def draw_lobules(rng: np.random.Generator, size_mm: tuple[float, float]) -> Lobu
     grid = np.stack(np.meshgrid(u, v, indexing="ij"), axis=-1).reshape(-1, 2)
     centres = grid + rng.uniform(-0.45, 0.45, size=grid.shape) * spacing
     visibility = np.clip(rng.uniform(-0.3, 1.0, size=len(centres)), 0.0, 1.0) ** 0.5
-    count = 6
-    wavelength = rng.uniform(6.0, 20.0, size=count)
-    angle = rng.uniform(0.0, np.pi, size=count)
+    wavelength = rng.uniform(6.0, 20.0, size=BENDS)
+    angle = rng.uniform(0.0, np.pi, size=BENDS)
     wave = (2 * np.pi / wavelength)[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-    warp = np.column_stack([wave, rng.uniform(0, 2 * np.pi, count), 0.08 * wavelength, rng.uniform(0, np.pi, count)])
-    return Lobules(centres, visibility, warp, sigma_mm=float(rng.uniform(0.15, 0.35)), peak=float(rng.uniform(1.0, 2.0)))
+    warp = np.column_stack([wave, rng.uniform(0, 2 * np.pi, BENDS), 0.08 * wavelength, rng.uniform(0, np.pi, BENDS)])
+    sigma_mm, peak = float(rng.uniform(0.15, 0.35)), float(rng.uniform(1.0, 2.0))
+    return Lobules(centres, visibility, warp, sigma_mm, peak)
 
 
 def septum_layer(lobules: Lobules, geometry: ViewGeometry, size_mm: tuple[float, float]) -> np.ndarray:
